@@ -1,0 +1,140 @@
+"""Names that cross a step boundary: artifact file names, metadata keys, metric names.
+
+Every producer and consumer imports the constant instead of spelling the string, so a rename is
+one edit and a typo is an ImportError instead of a silently missing key.
+"""
+
+from typing import Final
+
+# --- files inside artifacts -------------------------------------------------------------------
+SCHEMA_FILE: Final = "schema.json"
+PROFILE_FILE: Final = "profile.json"
+FEATURIZER_FILE: Final = "featurizer.json"
+MANIFEST_FILE: Final = "manifest.json"
+MODEL_CARD_FILE: Final = "model_card.md"
+LEADERBOARD_FILE: Final = "leaderboard.json"
+
+# Split tables inside the ``features`` and ``splits`` dataset directories.
+SPLITS: Final = ("train", "valid", "test")
+TRAIN: Final = "train"
+VALID: Final = "valid"
+TEST: Final = "test"
+
+
+def split_file(split: str) -> str:
+    """File name of one split's table inside a features or splits directory."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    return f"{split}.parquet"
+
+
+# Column holding the 0/1 label in feature tables (raw split tables keep the original target).
+LABEL_COLUMN: Final = "__label__"
+
+# Model files inside a bundle, by family (the library's own safe format).
+MODEL_FILES: Final = {
+    "xgboost": "model.ubj",
+    "lightgbm": "model.txt",
+    "sklearn": "model.skops",
+    "sklearn_logreg": "model.skops",
+    "sklearn_hgb": "model.skops",
+    "sklearn_rf": "model.skops",
+}
+# Model families a candidate may name (``components/_shared/families``).
+FAMILIES: Final = ("xgboost", "lightgbm", "sklearn_logreg", "sklearn_hgb", "sklearn_rf")
+
+# Top-level fields of a bundle's manifest.json (components/_shared/bundle.py).
+MANIFEST_BUNDLE_FORMAT: Final = "bundle_format"
+MANIFEST_FAMILY: Final = "family"
+MANIFEST_CANDIDATE: Final = "candidate"
+MANIFEST_PARAMS: Final = "params"
+MANIFEST_LIBRARY_VERSIONS: Final = "library_versions"
+MANIFEST_SCHEMA: Final = "schema"
+MANIFEST_TARGET: Final = "target"
+MANIFEST_POSITIVE_LABEL: Final = "positive_label"
+MANIFEST_CLASS_LABELS: Final = "class_labels"
+MANIFEST_METRICS: Final = "metrics"
+MANIFEST_TRAINING_DATA: Final = "training_data"
+MANIFEST_CODE_VERSION: Final = "code_version"
+MANIFEST_CREATED_AT: Final = "created_at"
+MANIFEST_FILES: Final = "files"
+
+# Candidate dicts (train input, manifest ``candidate``, leaderboard rows).
+CANDIDATE_NAME: Final = "name"
+CANDIDATE_FAMILY: Final = "family"
+CANDIDATE_PARAMS: Final = "params"
+# Optional candidate param: "balanced" re-weights classes (class_weight / scale_pos_weight).
+PARAM_CLASS_WEIGHTING: Final = "class_weighting"
+
+# --- artifact metadata keys (shown in the KFP UI, read by later steps) --------------------------
+META_DISPLAY_NAME: Final = "display_name"
+META_ROWS: Final = "rows"
+META_COLUMNS: Final = "columns"
+META_CONTENT_SHA256: Final = "content_sha256"
+META_SOURCE_URI: Final = "source_uri"
+META_FAMILY: Final = "family"
+META_CANDIDATE: Final = "candidate"
+META_PRIMARY_METRIC: Final = "primary_metric"
+META_BUNDLE_FORMAT: Final = "bundle_format"
+# Written by featurize on its featurizer / features / splits outputs.
+META_N_FEATURES: Final = "n_features"
+META_INPUT_COLUMNS: Final = "input_columns"
+META_SPLIT_METHOD: Final = "split_method"
+META_TRAIN_ROWS: Final = "train_rows"
+META_VALID_ROWS: Final = "valid_rows"
+META_TEST_ROWS: Final = "test_rows"
+# Split methods recorded under META_SPLIT_METHOD.
+SPLIT_STRATIFIED: Final = "stratified"
+SPLIT_TIME: Final = "time"
+
+# --- metric names (Metrics artifacts, manifests, leaderboards) -------------------------------
+METRIC_AUC: Final = "auc"
+METRIC_LOG_LOSS: Final = "log_loss"
+METRIC_ACCURACY: Final = "accuracy"
+METRIC_PRECISION: Final = "precision"
+METRIC_RECALL: Final = "recall"
+METRIC_F1: Final = "f1"
+CLASSIFICATION_METRICS: Final = (
+    METRIC_AUC,
+    METRIC_LOG_LOSS,
+    METRIC_ACCURACY,
+    METRIC_PRECISION,
+    METRIC_RECALL,
+    METRIC_F1,
+)
+# Metrics where a smaller value is better (used to sort leaderboards).
+LOWER_IS_BETTER: Final = frozenset({METRIC_LOG_LOSS})
+
+METRIC_TRAIN_SECONDS: Final = "train_seconds"
+METRIC_BUNDLE_BYTES: Final = "bundle_bytes"
+METRIC_PREDICT_LATENCY_MS: Final = "single_row_predict_ms"
+# Largest |p(raw rows through the loaded bundle) - p(feature table through the trained model)|
+# on valid: training/serving parity, measured by train on every bundle it writes.
+METRIC_PARITY_MAX_ABS_DIFF: Final = "serving_parity_max_abs_diff"
+METRIC_CANDIDATES: Final = "candidates"
+
+# validate (data checks; logged on the validate step's Metrics artifact)
+METRIC_ROWS: Final = "rows"
+METRIC_COLUMNS: Final = "columns"
+METRIC_ERRORS: Final = "errors"
+METRIC_WARNINGS: Final = "warnings"
+METRIC_COERCED_CELLS: Final = "coerced_cells"
+METRIC_NULL_CELLS: Final = "null_cells"
+METRIC_DUPLICATE_ROWS: Final = "duplicate_rows"
+METRIC_POSITIVE_RATE: Final = "positive_rate"
+METRIC_POSITIVE_ROWS: Final = "positive_rows"
+METRIC_NEGATIVE_ROWS: Final = "negative_rows"
+# Artifact metadata written by validate.
+META_TARGET: Final = "target"
+META_POSITIVE_LABEL: Final = "positive_label"
+META_FORMAT_VERSION: Final = "format_version"
+METRIC_CHAMPION_AHEAD: Final = "champion_ahead"
+
+# --- leaderboard (compare output, read by gate) -------------------------------------------------
+LEADERBOARD_ROWS: Final = "rows"
+LEADERBOARD_PRIMARY_METRIC: Final = "primary_metric"
+LEADERBOARD_CHAMPION_AHEAD: Final = "champion_ahead"
+LEADERBOARD_CHALLENGER: Final = "challenger"
+ROLE_CANDIDATE: Final = "candidate"
+ROLE_CHAMPION: Final = "champion"
+META_CHAMPION_AHEAD: Final = "champion_ahead"

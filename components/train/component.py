@@ -1,0 +1,56 @@
+"""KFP wrapper of the train step; the work is in :mod:`components.train.executor`."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
+
+from components._image import COMPONENT_IMAGE
+
+
+@dsl.component(base_image=COMPONENT_IMAGE, install_kfp_package=False)
+def train(
+    candidate: dict,
+    features: Input[Dataset],
+    splits: Input[Dataset],
+    featurizer: Input[Artifact],
+    schema: Input[Artifact],
+    profile: Input[Artifact],
+    bundle: Output[Model],
+    metrics: Output[Metrics],
+    roc: Output[ClassificationMetrics],
+    seed: int = 42,
+):
+    """Train one candidate of the model matrix and write its model bundle.
+
+    Boosting families stop early on the validation split; every family uses all the cores the
+    task is given. The test split is not touched here.
+
+    Args:
+        candidate: ``{"name": ..., "family": "xgboost" | "lightgbm" | "sklearn_logreg" |
+            "sklearn_hgb" | "sklearn_rf", "params": {...}}``; params may set
+            ``"class_weighting": "balanced"``.
+        features: Feature tables from featurize.
+        splits: Raw split rows from featurize (a raw row times single-row latency).
+        featurizer: The fitted featurizer, copied into the bundle.
+        schema: The data contract, recorded in the bundle manifest.
+        profile: Reference statistics, copied into the bundle for drift checks.
+        seed: Seed of the learner.
+
+    Returns:
+        bundle: The model bundle directory (manifest with sha256 of every file).
+        metrics: Validation metrics, training seconds, bundle size, single-row latency.
+        roc: ROC curve and confusion matrix on the validation split.
+    """
+    from components.train.executor import run
+
+    run(
+        candidate=dict(candidate),
+        features=features,
+        splits=splits,
+        featurizer=featurizer,
+        schema=schema,
+        profile=profile,
+        seed=seed,
+        bundle=bundle,
+        metrics=metrics,
+        roc=roc,
+    )

@@ -1,0 +1,307 @@
+"""The validate core: type a raw frame, infer or check its contract, collect every issue.
+
+:func:`validate_frame` is pure (no I/O) so that the executor, the tests and the benchmark all run
+the same code. It never stops at the first problem: every check runs and every issue is
+returned; :meth:`ValidationResult.raise_for_errors` turns the errors into one exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from components._shared.errors import ContractMismatch, ValidationFailed
+from components._shared.schema import ColumnSchema, Schema
+from components.validate import checks
+from components.validate.checks import ClassBalance, ColumnStats, Issue
+from components.validate.inference import TypedColumn, coerce_column, infer_column
+
+
+@dataclass
+class ValidationResult:
+    """Everything validate learnt about one table.
+
+    Attributes:
+        frame: The typed table (the dataset output), columns in input order.
+        schema: The inferred schema, or the expected contract when one was given; None when the
+            target column is missing (there is no schema to write then).
+        issues: Every error and warning, in check order.
+        columns: The typed columns (kind, coercion counts, factorized codes of text columns).
+        stats: Nulls, distinctness and range per column.
+        balance: Rows per target label; None when the target column is missing.
+        duplicate_rows: Rows repeating an earlier row exactly.
+        contract_checked: Whether an expected schema was checked.
+    """
+
+    frame: pd.DataFrame
+    schema: Schema | None
+    issues: list[Issue]
+    columns: dict[str, TypedColumn]
+    stats: dict[str, ColumnStats]
+    balance: ClassBalance | None
+    duplicate_rows: int
+    contract_checked: bool
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Issues that fail the step."""
+        return [i for i in self.issues if i.severity == checks.ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Issues that are reported only."""
+        return [i for i in self.issues if i.severity == checks.WARNING]
+
+    @property
+    def rows(self) -> int:
+        """Rows in the table."""
+        return len(self.frame)
+
+    @property
+    def coerced_cells(self) -> int:
+        """Cells set to null while typing (blank text and unparseable values), all columns."""
+        return sum(c.coercion.total for c in self.columns.values())
+
+    @property
+    def null_cells(self) -> int:
+        """Null cells after typing, all columns."""
+        return sum(s.nulls for s in self.stats.values())
+
+    @property
+    def encoded(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Factorized (codes, uniques) of text columns, for :func:`compute_profile`."""
+        return {
+            name: (c.codes, c.uniques)
+            for name, c in self.columns.items()
+            if c.codes is not None and c.uniques is not None
+        }
+
+    def raise_for_errors(self) -> None:
+        """Raise ContractMismatch (any contract difference) or ValidationFailed, with every
+        error message; do nothing when there are no errors."""
+        errors = self.errors
+        if not errors:
+            return
+        messages = [i.message for i in errors]
+        if any(i.contract for i in errors):
+            raise ContractMismatch(messages)
+        raise ValidationFailed(messages)
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    *,
+    target: str,
+    positive_label: str,
+    id_columns: list[str],
+    time_column: str,
+    expected: Schema | None,
+    max_null_fraction: float,
+    min_class_count: int,
+) -> ValidationResult:
+    """Type ``frame``, infer its schema (or check it against ``expected``) and run every check.
+
+    Args:
+        frame: The raw table as read by ``tables.read_table`` (or already typed).
+        target: Name of the label column.
+        positive_label: The label of the positive class, as text.
+        id_columns: Columns that identify rows (kept, never features).
+        time_column: Column that orders rows in time, or "" for none.
+        expected: The data contract from an earlier run, or None to infer one.
+        max_null_fraction: Largest share of nulls a column may hold before it is an error.
+        min_class_count: Fewest rows each of the two classes (positive, rest) must have.
+
+    Returns:
+        The :class:`ValidationResult`; call ``raise_for_errors`` to fail on errors.
+    """
+    issues: list[Issue] = []
+    present = set(frame.columns)
+    roles = _declared_roles(target, id_columns, time_column)
+    for name, role in roles.items():
+        if name not in present:
+            found = f"columns {checks._quote([str(c) for c in frame.columns])}"
+            expected_text = f"the {role} column {name!r}"
+            issues.append(Issue(checks.ERROR, "required_column", name, expected_text, found))
+    if expected is not None:
+        issues += _contract_config_issues(expected, target, positive_label, id_columns, time_column)
+        for col in expected.columns:
+            if col.name not in present and col.name not in roles:
+                found = "no such column in the data"
+                expected_text = f"the contract column ({col.kind}, {col.role})"
+                issues.append(
+                    Issue(checks.ERROR, "contract_column", col.name, expected_text, found, True)
+                )
+
+    contract = {c.name: c for c in expected.columns} if expected is not None else {}
+    typed: dict[str, TypedColumn] = {}
+    extra: list[str] = []
+    for name in frame.columns:
+        raw = frame[name]
+        if name in contract:
+            column = coerce_column(raw, contract[name])
+            if column.mismatch is not None:
+                expected_text = f"kind {column.kind} (contract)"
+                issues.append(
+                    Issue(checks.ERROR, "type", name, expected_text, column.mismatch, True)
+                )
+        else:
+            column = infer_column(raw, role=roles.get(name, "feature"))
+            if expected is not None:
+                extra.append(name)
+                found = f"a {column.kind} column not in the contract (kept in the dataset, not in the schema)"
+                issues.append(
+                    Issue(
+                        checks.WARNING, "extra_column", name, "contract columns only", found, True
+                    )
+                )
+            if column.mismatch is not None:
+                expected_text = f"{column.kind} values for the {roles.get(name)} column"
+                issues.append(Issue(checks.ERROR, "type", name, expected_text, column.mismatch))
+        typed[name] = column
+
+    stats: dict[str, ColumnStats] = {}
+    balance: ClassBalance | None = None
+    for name, column in typed.items():
+        if column.mismatch is not None:
+            continue  # values are raw; a type error already names the column
+        stat = stats[name] = checks.column_stats(column)
+        issues += checks.check_coercion(name, column)
+        if name == target:
+            target_issues, balance = checks.check_target(
+                name, column, positive_label, min_class_count
+            )
+            issues += target_issues
+        else:
+            issues += checks.check_nulls(name, stat, max_null_fraction)
+            if name == time_column and 0 < stat.nulls < stat.rows:
+                expected_text = "a time in every row (time_column orders the split)"
+                issues.append(
+                    Issue(checks.ERROR, "nulls", name, expected_text, f"{stat.nulls} nulls")
+                )
+        issues += checks.check_values(name, column, stat)
+        if name in contract:
+            issues += checks.check_contract_values(name, column, stat, contract[name])
+        if name in id_columns:
+            issues += checks.check_ids(name, column, stat)
+        elif column.kind == "identifier" and expected is None:
+            found = f"{stat.distinct} distinct values in {stat.rows - stat.nulls} rows: typed as identifier, left out of the features"
+            issues.append(
+                Issue(
+                    checks.WARNING,
+                    "identifier",
+                    name,
+                    "a feature (or declare it in id_columns)",
+                    found,
+                )
+            )
+
+    typed_frame = _typed_frame(frame, typed)
+    clean = {n: c for n, c in typed.items() if c.mismatch is None}
+    duplicates = checks.count_duplicate_rows(typed_frame, clean) if len(clean) == len(typed) else 0
+    issues += checks.duplicate_rows_issue(duplicates, len(frame))
+
+    schema = expected
+    if expected is None and target in typed and balance is not None:
+        schema = _inferred_schema(
+            typed,
+            stats,
+            roles,
+            target,
+            positive_label,
+            balance,
+            id_columns,
+            time_column,
+            len(frame),
+        )
+    return ValidationResult(
+        typed_frame, schema, issues, typed, stats, balance, duplicates, expected is not None, extra
+    )
+
+
+def _declared_roles(target: str, id_columns: list[str], time_column: str) -> dict[str, str]:
+    roles = {name: "id" for name in id_columns}
+    if time_column:
+        roles[time_column] = "time"
+    roles[target] = "target"
+    return roles
+
+
+def _contract_config_issues(
+    expected: Schema, target: str, positive_label: str, id_columns: list[str], time_column: str
+) -> list[Issue]:
+    """Parameters that disagree with the contract: the step would build a different model."""
+    pairs = [
+        ("target", expected.target, target),
+        ("positive_label", expected.positive_label, positive_label),
+        ("time_column", expected.time_column or "", time_column),
+        ("id_columns", sorted(expected.id_columns), sorted(id_columns)),
+    ]
+    issues = []
+    for what, wanted, given in pairs:
+        if wanted != given:
+            issues.append(
+                Issue(
+                    checks.ERROR,
+                    "contract_config",
+                    None,
+                    f"{what} {wanted!r} (contract)",
+                    f"{what} {given!r} (parameter)",
+                    True,
+                )
+            )
+    return issues
+
+
+def _typed_frame(frame: pd.DataFrame, typed: dict[str, TypedColumn]) -> pd.DataFrame:
+    """The typed columns as one frame; unchanged columns share memory with ``frame``."""
+    data = {name: column.values for name, column in typed.items()}
+    # copy=False keeps one block per column instead of consolidating (a full copy of the table).
+    out = pd.DataFrame(data, index=frame.index, copy=False)
+    return out.reset_index(drop=True) if not isinstance(frame.index, pd.RangeIndex) else out
+
+
+def _inferred_schema(
+    typed: dict[str, TypedColumn],
+    stats: dict[str, ColumnStats],
+    roles: dict[str, str],
+    target: str,
+    positive_label: str,
+    balance: ClassBalance,
+    id_columns: list[str],
+    time_column: str,
+    rows: int,
+) -> Schema:
+    columns = []
+    for name, column in typed.items():
+        stat = stats.get(name)
+        role = roles.get(name, "id" if column.kind == "identifier" else "feature")
+        categories = None
+        if column.uniques is not None and (column.kind == "categorical" or role == "target"):
+            categories = sorted(str(u) for u in column.uniques)
+        ranged = column.kind in ("numeric", "integer", "datetime") and stat is not None
+        columns.append(
+            ColumnSchema(
+                name=str(name),
+                kind=column.kind,
+                role=role,
+                nullable=bool(stat and stat.nulls),
+                null_fraction=round(stat.null_fraction, 6) if stat else 0.0,
+                minimum=stat.minimum if ranged and stat else None,
+                maximum=stat.maximum if ranged and stat else None,
+                categories=categories,
+                true_values=column.true_values,
+                false_values=column.false_values,
+                stored_as_text=column.stored_as_text,
+            )
+        )
+    return Schema(
+        columns=columns,
+        target=target,
+        positive_label=positive_label,
+        class_labels=[balance.negative_label, positive_label],
+        id_columns=list(id_columns),
+        time_column=time_column or None,
+    )

@@ -1,0 +1,241 @@
+"""components._shared.tables on the real Telco CSV and small real files, locally and on gs://."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components._shared import io, tables
+from components._shared.errors import DataError, DataReadError
+
+
+@pytest.fixture(scope="module")
+def telco_frame(telco_csv: Path) -> pd.DataFrame:
+    return tables.read_table(str(telco_csv))
+
+
+def _typed_frame() -> pd.DataFrame:
+    """A frame with the dtypes validate writes (nullable integers and booleans, datetimes)."""
+    return pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", None],
+            "tenure": pd.array([1, None, 72], dtype="Int64"),
+            "monthly": [29.85, np.nan, 104.8],
+            "paperless": pd.array([True, None, False], dtype="boolean"),
+            "signed_up": pd.Series(
+                ["2020-01-01", None, "2024-02-29 13:45"], dtype="datetime64[ns]"
+            ),
+            "churn": ["No", "Yes", "No"],
+        },
+        index=[10, 20, 30],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# reading the real dataset
+
+
+def test_telco_csv_reads_with_its_real_types(telco_frame: pd.DataFrame) -> None:
+    frame = telco_frame
+    assert frame.shape == (7043, 21)
+    assert frame["customerID"].dtype == object
+    assert frame["customerID"].iloc[0] == "7590-VHVEG"
+    assert frame["tenure"].dtype == np.int64
+    assert frame["SeniorCitizen"].dtype == np.int64
+    assert frame["MonthlyCharges"].dtype == np.float64
+    # 11 blank-space cells keep TotalCharges text; validate counts and coerces them itself.
+    assert frame["TotalCharges"].dtype == object
+    assert (frame["TotalCharges"] == " ").sum() == 11
+    assert frame["TotalCharges"].isna().sum() == 0
+    assert set(frame["Churn"]) == {"Yes", "No"}
+    assert not any(isinstance(dtype, pd.ArrowDtype) for dtype in frame.dtypes)
+
+
+def test_telco_csv_from_gcs_and_gzip_reads_the_same(
+    telco_csv: Path, telco_frame: pd.DataFrame, gcs_bucket: str, tmp_path: Path
+) -> None:
+    uri = f"{gcs_bucket}/raw/Telco-Customer-Churn.csv"
+    io.write_bytes(uri, telco_csv.read_bytes())
+    pd.testing.assert_frame_equal(tables.read_table(uri), telco_frame)
+
+    gzipped = tmp_path / "telco.csv.gz"
+    gzipped.write_bytes(gzip.compress(telco_csv.read_bytes()))
+    pd.testing.assert_frame_equal(tables.read_table(str(gzipped)), telco_frame)
+
+
+def test_sha256_uri_local_and_gcs(telco_csv: Path, gcs_bucket: str) -> None:
+    expected = hashlib.sha256(telco_csv.read_bytes()).hexdigest()
+    assert tables.sha256_uri(str(telco_csv)) == expected
+    io.write_bytes(f"{gcs_bucket}/t.csv", telco_csv.read_bytes())
+    assert tables.sha256_uri(f"{gcs_bucket}/t.csv") == expected
+
+
+def test_sha256_uri_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataReadError, match=r"absent\.csv': not found"):
+        tables.sha256_uri(str(tmp_path / "absent.csv"))
+
+
+# --------------------------------------------------------------------------------------------
+# CSV parsing rules
+
+
+def test_csv_null_tokens_and_inferred_types(tmp_path: Path) -> None:
+    path = tmp_path / "small.csv"
+    path.write_text(
+        "id,count,amount,flag,when,note\n"
+        "a,1,1.5,true,2024-01-02,NA\n"
+        "b,?,2,false,2024-01-03 10:30:00, \n"
+        "c,3,NaN,,,N/A\n"
+    )
+    frame = tables.read_table(str(path))
+    assert frame["id"].tolist() == ["a", "b", "c"]
+    assert frame["count"].dtype == np.float64  # int64 with a null
+    assert frame["count"].isna().tolist() == [False, True, False]
+    assert frame["amount"].dtype == np.float64
+    assert frame["flag"].tolist() == [True, False, None]
+    assert frame["when"].dtype == "datetime64[ns]"
+    assert frame["when"].iloc[1] == pd.Timestamp("2024-01-03 10:30")
+    # A single space is data, not null.
+    assert frame["note"].tolist() == [None, " ", None]
+
+    raw = tables.read_table(str(path), null_tokens=())
+    assert raw["note"].tolist() == ["NA", " ", "N/A"]
+    assert raw["count"].tolist() == ["1", "?", "3"]
+
+
+def test_late_text_keeps_a_numeric_column_text(tmp_path: Path) -> None:
+    # Far beyond pyarrow's first block: inference must cover the whole file.
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{i},{i}.5\n" for i in range(300_000))
+    path.write_text("code,value\n" + rows + "X12,not a number\n")
+    frame = tables.read_table(str(path))
+    assert len(frame) == 300_001
+    assert frame["code"].dtype == object
+    assert frame["code"].iloc[-1] == "X12"
+    assert frame["value"].dtype == object
+
+
+def test_quoted_newlines_in_values_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    rows = "".join(f'{i},"line one\nline two {i}"\n' for i in range(100_000))
+    path.write_text("id,note\n" + rows)
+    frame = tables.read_table(str(path))
+    assert len(frame) == 100_000
+    assert frame["note"].iloc[-1] == "line one\nline two 99999"
+
+
+def test_csv_parse_error_names_uri_and_row(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n" + "1,2\n" * 1000 + "3,4,5\n")
+    with pytest.raises(DataReadError) as caught:
+        tables.read_table(str(path))
+    message = str(caught.value)
+    assert "ragged.csv' is not a readable CSV file" in message
+    assert "Row #1002" in message
+    assert "Expected 2 columns, got 3" in message
+
+
+# --------------------------------------------------------------------------------------------
+# Parquet
+
+
+def test_parquet_round_trip_local_keeps_types_and_drops_index(tmp_path: Path) -> None:
+    frame = _typed_frame()
+    uri = str(tmp_path / "out" / "dataset.parquet")
+    tables.write_parquet(frame, uri)
+    back = tables.read_table(uri)
+    pd.testing.assert_frame_equal(back, frame.reset_index(drop=True))
+    assert list(back.columns) == list(frame.columns)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["dataset.parquet"]
+
+
+def test_parquet_round_trip_gcs(gcs_bucket: str) -> None:
+    frame = _typed_frame()
+    uri = f"{gcs_bucket}/validate/dataset.parquet"
+    tables.write_parquet(frame, uri)
+    pd.testing.assert_frame_equal(tables.read_table(uri), frame.reset_index(drop=True))
+
+
+def test_format_without_extension_is_found_by_magic_bytes(tmp_path: Path) -> None:
+    # KFP artifact paths have no extension.
+    frame = _typed_frame()
+    tables.write_parquet(frame, str(tmp_path / "dataset"))
+    pd.testing.assert_frame_equal(
+        tables.read_table(str(tmp_path / "dataset")), frame.reset_index(drop=True)
+    )
+    (tmp_path / "raw").write_text("a,b\n1,x\n")
+    assert tables.read_table(str(tmp_path / "raw")).to_dict("list") == {"a": [1], "b": ["x"]}
+
+
+def test_failed_parquet_write_keeps_the_old_file(tmp_path: Path) -> None:
+    uri = str(tmp_path / "dataset.parquet")
+    tables.write_parquet(_typed_frame(), uri)
+    before = (tmp_path / "dataset.parquet").read_bytes()
+    mixed = pd.DataFrame({"bad": [1, "two", 3.0]})  # no single Parquet type fits
+    with pytest.raises(DataError, match=r"cannot write '.*dataset\.parquet' as Parquet"):
+        tables.write_parquet(mixed, uri)
+    assert (tmp_path / "dataset.parquet").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["dataset.parquet"]
+
+
+# --------------------------------------------------------------------------------------------
+# errors, each naming the URI
+
+
+def test_missing_local_file(tmp_path: Path) -> None:
+    with pytest.raises(DataReadError, match=r"cannot read '.*absent\.csv': not found"):
+        tables.read_table(str(tmp_path / "absent.csv"))
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataReadError, match="is a directory, expected a table file"):
+        tables.read_table(str(tmp_path))
+
+
+def test_missing_gcs_object_and_bucket(gcs_bucket: str) -> None:
+    with pytest.raises(DataReadError, match=r"absent\.csv': not found \(no such object\)"):
+        tables.read_table(f"{gcs_bucket}/absent.csv")
+    with pytest.raises(DataReadError, match="bucket 'kfp-tabular-no-such-bucket' does not exist"):
+        tables.read_table("gs://kfp-tabular-no-such-bucket/data.csv")
+
+
+def test_empty_file_local_and_gcs(tmp_path: Path, gcs_bucket: str) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    expected = "is empty: expected a header row and data rows"
+    with pytest.raises(DataError, match=rf"empty\.csv' {expected}") as caught:
+        tables.read_table(str(tmp_path / "empty.csv"))
+    assert not isinstance(caught.value, DataReadError)
+    io.write_bytes(f"{gcs_bucket}/empty.parquet", b"")
+    with pytest.raises(DataError, match=rf"empty\.parquet' {expected}"):
+        tables.read_table(f"{gcs_bucket}/empty.parquet")
+    (tmp_path / "empty.csv.gz").write_bytes(gzip.compress(b""))
+    with pytest.raises(DataError, match=expected):
+        tables.read_table(str(tmp_path / "empty.csv.gz"))
+
+
+def test_header_only_csv(tmp_path: Path) -> None:
+    (tmp_path / "header.csv").write_text("customerID,tenure,Churn\n")
+    with pytest.raises(DataError, match=r"header\.csv' has a header but no data rows"):
+        tables.read_table(str(tmp_path / "header.csv"))
+
+
+def test_corrupt_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "x.parquet"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(DataReadError, match=r"x\.parquet' is not a readable Parquet file: .+"):
+        tables.read_table(str(path))
+
+
+def test_zero_row_parquet(tmp_path: Path, gcs_bucket: str) -> None:
+    empty = _typed_frame().iloc[:0]
+    tables.write_parquet(empty, str(tmp_path / "none.parquet"))
+    with pytest.raises(DataError, match=r"none\.parquet' has a schema \(6 columns\) but no data"):
+        tables.read_table(str(tmp_path / "none.parquet"))
+    tables.write_parquet(empty, f"{gcs_bucket}/none")
+    with pytest.raises(DataError, match="no data rows"):
+        tables.read_table(f"{gcs_bucket}/none")
