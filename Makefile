@@ -16,17 +16,17 @@ install: $(STAMP)
 $(STAMP): requirements-dev.lock requirements.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	@test -x $(PY) || uv venv --quiet --python $(PYTHON) $(VENV)
-	uv pip sync --quiet --python $(PY) requirements-dev.lock
+	uv pip sync --quiet --compile-bytecode --python $(PY) requirements-dev.lock
 	uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
 
 ## run: train_and_rollout with kfp.local on the bundled Telco churn data
 run: install
-	$(PY) -m pipelines.local_run --preset telco
+	$(PY) -m kfp_tabular run --preset telco
 
 ## run-adult: the same pipeline, unchanged, on the bundled Adult data
 run-adult: install
-	$(PY) -m pipelines.local_run --preset adult
+	$(PY) -m kfp_tabular run --preset adult
 
 ## test: every test CI runs (unit, component via kfp.local, pipeline compile, e2e)
 test: install
@@ -44,10 +44,10 @@ lint: install
 
 ## compile: pipelines/compiled/*.yaml from the pipeline functions
 compile: install
-	$(PY) -m pipelines.compile
+	$(PY) -m kfp_tabular compile
 
 check-compiled: install
-	$(PY) -m pipelines.compile --check
+	$(PY) -m kfp_tabular compile --check
 
 ## bench: benchmarks under tests/perf (not run by CI)
 bench: install

@@ -1,6 +1,7 @@
 """The KFP components of kfp-tabular, re-exported for pipelines and users.
 
-    from components.catalog import validate, featurize, train, compare
+Importing this module needs kfp; the executors and ``components._shared`` do not. Usage:
+``from components.catalog import validate, featurize, train, compare``.
 """
 
 from components.compare.component import compare

@@ -38,9 +38,7 @@ class MetricsLike(ArtifactLike, Protocol):
 class ClassificationMetricsLike(ArtifactLike, Protocol):
     """A ``ClassificationMetrics`` output artifact (ROC curve and confusion matrix in the UI)."""
 
-    def log_roc_curve(
-        self, fpr: list[float], tpr: list[float], threshold: list[float]
-    ) -> None: ...
+    def log_roc_curve(self, fpr: list[float], tpr: list[float], threshold: list[float]) -> None: ...
 
     def log_confusion_matrix(self, categories: list[str], matrix: list[list[int]]) -> None: ...
 
@@ -96,6 +94,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A GitHub-flavoured Markdown table (the KFP UI renders Markdown artifacts)."""
+
     def cell(value: object) -> str:
         if isinstance(value, float):
             return f"{value:.4g}"

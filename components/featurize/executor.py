@@ -1,0 +1,259 @@
+"""The featurize step: split the typed rows, fit the featurizer on train, write feature tables.
+
+``run`` is what the KFP component calls. It computes everything first and writes the four
+outputs last, each atomically, so a failure leaves no output a later step could read as whole:
+
+- ``featurizer``: the fitted :class:`~components._shared.featurizer.Featurizer` as JSON (a file);
+- ``features``: ``train/valid/test.parquet``, the feature columns (float64) + ``__label__`` (int8);
+- ``splits``: ``train/valid/test.parquet``, the raw typed rows of each split, every column kept;
+- ``summary``: Markdown with split sizes, positive rates, features and unknown values.
+
+Features of every split come from the same ``transform`` that serving calls. With rolling
+aggregates, all rows are transformed together, so a row's history is every earlier row of its
+entity whichever split it landed in (the values a live request could send along); the
+featurizer's scaling statistics still come from train rows only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components._shared import keys
+from components._shared.artifacts import (
+    ArtifactLike,
+    atomic_dir,
+    markdown_table,
+    set_display_name,
+    write_text_atomic,
+)
+from components._shared.errors import ConfigError, DataError, DataReadError, expected_got
+from components._shared.featurizer import Featurizer
+from components._shared.featurizer.values import DATETIME_PARTS
+from components._shared.schema import Schema
+from components.featurize.split import Split, check_fractions, split_rows
+
+__all__ = ["run"]
+
+
+def run(
+    *,
+    dataset: ArtifactLike,
+    schema: ArtifactLike,
+    valid_fraction: float,
+    test_fraction: float,
+    seed: int,
+    min_category_count: int,
+    interactions: list[dict],
+    rolling: list[dict],
+    featurizer: ArtifactLike,
+    features: ArtifactLike,
+    splits: ArtifactLike,
+    summary: ArtifactLike,
+) -> None:
+    """Split ``dataset``, fit the featurizer on train rows, write its JSON and the split tables.
+
+    Args:
+        dataset: Typed Parquet rows from validate.
+        schema: Schema JSON from validate.
+        valid_fraction: Share of rows for validation, in (0, 1).
+        test_fraction: Share of rows for the final test, in (0, 1); the two sum below 1.
+        seed: Seed of the stratified shuffle (unused by a time split).
+        min_category_count: Train rows a category needs to get its own one-hot column.
+        interactions: ``{"name", "op", "left", "right"}`` specs (see the featurizer).
+        rolling: ``{"name", "entity", "time", "value", "window", "agg"}`` specs.
+        featurizer, features, splits, summary: The output artifacts.
+
+    Raises:
+        ConfigError: a bad parameter, spec or schema, naming it.
+        DataError: unreadable data, missing columns, or a split that would be empty.
+    """
+    check_fractions(valid_fraction, test_fraction)
+    for name, value in (("interactions", interactions), ("rolling", rolling)):
+        if not isinstance(value, list):
+            raise ConfigError(expected_got(name, "a list of objects", type(value).__name__))
+    contract = _read_schema(schema.path)
+    frame = _read_dataset(dataset.path)
+    if contract.target not in frame.columns:
+        raise DataError(f"target column {contract.target!r} is not in the dataset")
+    split = split_rows(
+        frame, contract, valid_fraction=valid_fraction, test_fraction=test_fraction, seed=seed
+    )
+    parts = {name: frame.iloc[split.rows(name)].reset_index(drop=True) for name in keys.SPLITS}
+    fitted = Featurizer(
+        min_category_count=min_category_count, interactions=interactions, rolling=rolling
+    ).fit(parts[keys.TRAIN], contract)
+    names = fitted.feature_names_
+    if keys.LABEL_COLUMN in names:
+        raise ConfigError(f"a feature may not be called {keys.LABEL_COLUMN!r} (the label column)")
+
+    unseen: dict[str, dict[str, int]] = {name: {} for name in keys.SPLITS}
+    matrices = {
+        name: fitted.transform_frame(part, unseen=unseen[name]) for name, part in parts.items()
+    }
+    if rolling:
+        # Row history across splits: one transform over every row, then sliced.
+        everything = fitted.transform_frame(frame)
+        matrices = {name: everything[split.rows(name)] for name in keys.SPLITS}
+    labels = {name: _labels(part, contract) for name, part in parts.items()}
+
+    with atomic_dir(features.path) as tmp:
+        for name in keys.SPLITS:
+            table = pd.DataFrame(matrices[name], columns=names)
+            table[keys.LABEL_COLUMN] = labels[name]
+            table.to_parquet(tmp / keys.split_file(name), index=False)
+    with atomic_dir(splits.path) as tmp:
+        for name in keys.SPLITS:
+            parts[name].to_parquet(tmp / keys.split_file(name), index=False)
+    write_text_atomic(featurizer.path, fitted.to_json())
+    write_text_atomic(
+        summary.path, render_summary(contract, split, fitted, labels, unseen, seed=seed)
+    )
+    _describe(featurizer, features, splits, summary, fitted, split, len(frame))
+
+
+def _read_schema(path: str) -> Schema:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataReadError(f"cannot read the schema artifact at {path}: {exc}") from None
+    return Schema.from_json(text)
+
+
+def _read_dataset(path: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataReadError(f"cannot read the dataset Parquet at {path}: {exc}") from None
+    if len(frame) == 0:
+        raise DataError(f"the dataset at {path} has no rows")
+    return frame
+
+
+def _labels(part: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """1 where the target is the positive label (compared as text), else 0; int8."""
+    return (part[schema.target].astype(str) == str(schema.positive_label)).to_numpy(np.int8)
+
+
+def _describe(
+    featurizer: ArtifactLike,
+    features: ArtifactLike,
+    splits: ArtifactLike,
+    summary: ArtifactLike,
+    fitted: Featurizer,
+    split: Split,
+    rows: int,
+) -> None:
+    """Display names and metadata shown in the KFP UI and read by later steps."""
+    n_features = len(fitted.feature_names_)
+    sizes = {
+        keys.META_TRAIN_ROWS: int(split.train.size),
+        keys.META_VALID_ROWS: int(split.valid.size),
+        keys.META_TEST_ROWS: int(split.test.size),
+    }
+    sizes_text = f"{split.train.size}/{split.valid.size}/{split.test.size} rows"
+    set_display_name(featurizer, f"featurizer ({n_features} features)")
+    featurizer.metadata[keys.META_N_FEATURES] = n_features
+    featurizer.metadata[keys.META_INPUT_COLUMNS] = fitted.input_columns_
+    set_display_name(features, f"features ({n_features} columns, {sizes_text})")
+    set_display_name(splits, f"splits ({split.method}, {sizes_text})")
+    for artifact in (features, splits):
+        artifact.metadata[keys.META_ROWS] = rows
+        artifact.metadata[keys.META_SPLIT_METHOD] = split.method
+        artifact.metadata.update(sizes)
+    features.metadata[keys.META_N_FEATURES] = n_features
+    set_display_name(summary, "featurize summary")
+
+
+def feature_counts(state: dict[str, Any]) -> dict[str, int]:
+    """Number of output features per kind, from a featurizer's JSON."""
+    derived = state["numeric"] + state["interactions"] + state["rolling"]
+    return {
+        "numeric": len(state["numeric"]),
+        "datetime parts": len(state["datetime"]) * len(DATETIME_PARTS),
+        "interactions": len(state["interactions"]),
+        "rolling aggregates": len(state["rolling"]),
+        "missing indicators": sum(bool(s["missing_indicator"]) for s in derived)
+        + sum(bool(s["missing_indicator"]) for s in state["datetime"] + state["boolean"]),
+        "boolean": len(state["boolean"]),
+        "categorical one-hot": sum(
+            len(s["vocabulary"]) + 1 + int(s["missing_bucket"]) for s in state["categorical"]
+        ),
+    }
+
+
+def render_summary(
+    schema: Schema,
+    split: Split,
+    fitted: Featurizer,
+    labels: dict[str, np.ndarray],
+    unseen: dict[str, dict[str, int]],
+    *,
+    seed: int,
+) -> str:
+    """The Markdown summary artifact."""
+    state = fitted.to_dict()
+    how = (
+        f"by time on `{schema.time_column}` (oldest rows train, newest test)"
+        if split.method == keys.SPLIT_TIME
+        else f"stratified by `{schema.target}`, seed {seed}"
+    )
+    lines = [
+        "# Featurize",
+        "",
+        f"Split {how}. Positive label: `{schema.positive_label}`.",
+        "",
+        markdown_table(
+            ["split", "rows", "positive rows", "positive rate"],
+            [
+                [name, labels[name].size, int(labels[name].sum()), _rate(labels[name])]
+                for name in keys.SPLITS
+            ],
+        ),
+        f"## Features: {len(fitted.feature_names_)} from "
+        f"{len(fitted.input_columns_)} input columns (fitted on train only)",
+        "",
+        markdown_table(["kind", "features"], [[k, v] for k, v in feature_counts(state).items()]),
+    ]
+    if state["categorical"]:
+        lines += [
+            "## Categorical vocabularies",
+            "",
+            f"Values seen in fewer than {state['params']['min_category_count']} train rows, and "
+            "values never seen, go to the `__unknown__` bucket.",
+            "",
+            markdown_table(
+                ["column", "vocabulary", "missing bucket", "unknown in valid", "unknown in test"],
+                [
+                    [
+                        s["column"],
+                        len(s["vocabulary"]),
+                        "yes" if s["missing_bucket"] else "no",
+                        unseen[keys.VALID].get(s["column"], 0),
+                        unseen[keys.TEST].get(s["column"], 0),
+                    ]
+                    for s in state["categorical"]
+                ],
+            ),
+        ]
+    categorical = {s["column"] for s in state["categorical"]}
+    other = sorted(
+        {c for name in (keys.VALID, keys.TEST) for c in unseen[name] if c not in categorical}
+    )
+    if other:
+        lines += [
+            "## Other unrecognised values (treated as missing)",
+            "",
+            markdown_table(
+                ["column", "valid", "test"],
+                [[c, unseen[keys.VALID].get(c, 0), unseen[keys.TEST].get(c, 0)] for c in other],
+            ),
+        ]
+    return "\n".join(lines)
+
+
+def _rate(labels: np.ndarray) -> float:
+    return float(labels.mean()) if labels.size else 0.0

@@ -1,0 +1,1 @@
+"""kfp-tabular pipelines: ``@dsl.pipeline`` wiring only; compiled YAML lives in ``compiled/``."""

@@ -1,0 +1,233 @@
+"""compare.run on real Telco bundles: ranking, tie-break, champion handling, bad champions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kfp import dsl
+
+from components._shared import keys
+from components._shared.bundle import load_bundle
+from components._shared.errors import BundleError, ConfigError, ContractMismatch
+from components.compare import executor
+from components.train import executor as train
+from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco
+
+
+def _train(prepared: Prepared, out: Path, candidate: dict) -> Path:
+    train.run(
+        candidate=candidate,
+        features=dsl.Dataset(name="features", uri=str(prepared.features)),
+        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
+        featurizer=dsl.Artifact(name="featurizer", uri=str(prepared.featurizer)),
+        schema=dsl.Artifact(name="schema", uri=str(prepared.schema)),
+        profile=dsl.Artifact(name="profile", uri=str(prepared.profile)),
+        seed=5,
+        bundle=dsl.Model(name="bundle", uri=str(out)),
+        metrics=dsl.Metrics(name="metrics", uri=str(out) + ".metrics"),
+        roc=dsl.ClassificationMetrics(name="roc", uri=str(out) + ".roc"),
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def bundles(telco_prepared: Prepared, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bundles")
+    return {
+        "good": _train(telco_prepared, root / "good", fast_candidate("lightgbm", name="good")),
+        # Heavily regularised: nearly constant predictions, so clearly worse than "good".
+        "weak": _train(
+            telco_prepared, root / "weak", fast_candidate("sklearn_logreg", name="weak", C=1e-5)
+        ),
+        "weaker": _train(
+            telco_prepared,
+            root / "weaker",
+            fast_candidate("sklearn_rf", name="weaker", n_estimators=2, max_depth=1),
+        ),
+    }
+
+
+def _outputs(out: Path) -> dict:
+    return {
+        "challenger": dsl.Model(name="challenger", uri=str(out / "challenger")),
+        "leaderboard": dsl.Artifact(name="leaderboard", uri=str(out / "leaderboard.json")),
+        "leaderboard_md": dsl.Markdown(name="leaderboard_md", uri=str(out / "leaderboard.md")),
+        "leaderboard_html": dsl.HTML(name="leaderboard_html", uri=str(out / "leaderboard.html")),
+        "metrics": dsl.Metrics(name="metrics", uri=str(out / "metrics")),
+    }
+
+
+def _run(
+    prepared: Prepared, out: Path, candidates: list[Path], champion: str = "", metric: str = "auc"
+) -> dict:
+    outputs = _outputs(out)
+    executor.run(
+        candidates=[dsl.Model(name="bundle", uri=str(p)) for p in candidates],
+        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
+        primary_metric=metric,
+        champion_uri=champion,
+        **outputs,
+    )
+    outputs["board"] = json.loads(Path(outputs["leaderboard"].path).read_text())
+    return outputs
+
+
+def test_ranks_candidates_on_valid_and_copies_the_best(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    out = _run(telco_prepared, tmp_path, [bundles["weak"], bundles["good"], bundles["weaker"]])
+    board = out["board"]
+    rows = board[keys.LEADERBOARD_ROWS]
+    assert rows[0]["name"] == "good"
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert [r["role"] for r in rows] == [keys.ROLE_CANDIDATE] * 3
+    aucs = [r["valid"][keys.METRIC_AUC] for r in rows]
+    assert aucs == sorted(aucs, reverse=True)
+    assert set(rows[0]["test"]) == set(keys.CLASSIFICATION_METRICS)
+    assert rows[0]["bundle_uri"] == str(bundles["good"])
+    assert (
+        board[keys.LEADERBOARD_CHALLENGER] == "good"
+        and board[keys.LEADERBOARD_CHAMPION_AHEAD] is False
+    )
+
+    challenger = load_bundle(out["challenger"].path)
+    assert challenger.name == "good"
+    assert sorted(p.name for p in Path(out["challenger"].path).iterdir()) == sorted(
+        p.name for p in bundles["good"].iterdir()
+    )
+    # The same valid rows scored the same way as train did.
+    assert rows[0]["valid"][keys.METRIC_AUC] == pytest.approx(
+        challenger.manifest[keys.MANIFEST_METRICS][keys.METRIC_AUC], abs=1e-12
+    )
+
+    logged = out["metrics"].metadata
+    assert logged["challenger_valid_auc"] == rows[0]["valid"]["auc"]
+    assert logged["challenger_test_auc"] == rows[0]["test"]["auc"]
+    assert logged[keys.METRIC_CANDIDATES] == 3 and logged[keys.METRIC_CHAMPION_AHEAD] == 0.0
+    assert "champion_valid_auc" not in logged
+    assert out["challenger"].metadata[keys.META_CANDIDATE] == "good"
+    md = Path(out["leaderboard_md"].path).read_text()
+    assert "| 1 | good | lightgbm | candidate |" in md
+    page = Path(out["leaderboard_html"].path).read_text()
+    assert (
+        page.startswith("<!DOCTYPE html>")
+        and '<tr class="challenger"><td>1</td><td>good</td>' in page
+    )
+    for name in ("challenger", "leaderboard", "leaderboard_md", "leaderboard_html", "metrics"):
+        assert out[name].metadata[keys.META_DISPLAY_NAME]
+
+
+def test_log_loss_ranks_lower_first(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    board = _run(telco_prepared, tmp_path, [bundles["weak"], bundles["good"]], metric="log_loss")[
+        "board"
+    ]
+    losses = [r["valid"][keys.METRIC_LOG_LOSS] for r in board[keys.LEADERBOARD_ROWS]]
+    assert losses == sorted(losses)
+    assert board[keys.LEADERBOARD_PRIMARY_METRIC] == "log_loss"
+
+
+def test_champion_ahead_is_flagged_and_never_copied(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    out = _run(
+        telco_prepared,
+        tmp_path,
+        [bundles["weaker"], bundles["weak"]],
+        champion=str(bundles["good"]),
+    )
+    board = out["board"]
+    rows = board[keys.LEADERBOARD_ROWS]
+    assert (rows[0]["name"], rows[0]["role"], rows[0]["bundle_uri"]) == (
+        "good",
+        keys.ROLE_CHAMPION,
+        str(bundles["good"]),
+    )
+    assert board[keys.LEADERBOARD_CHAMPION_AHEAD] is True
+    best_candidate = rows[1]["name"]
+    assert board[keys.LEADERBOARD_CHALLENGER] == best_candidate != "good"
+    assert load_bundle(out["challenger"].path).name == best_candidate
+    assert out["challenger"].metadata[keys.META_CHAMPION_AHEAD] is True
+    logged = out["metrics"].metadata
+    assert logged[keys.METRIC_CHAMPION_AHEAD] == 1.0
+    assert logged["champion_valid_auc"] == rows[0]["valid"]["auc"] > logged["challenger_valid_auc"]
+    assert "champion ranks ahead" in Path(out["leaderboard_md"].path).read_text()
+
+
+def test_champion_behind_is_ranked_but_the_candidate_wins(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    board = _run(telco_prepared, tmp_path, [bundles["good"]], champion=str(bundles["weak"]))[
+        "board"
+    ]
+    assert [(r["name"], r["role"]) for r in board[keys.LEADERBOARD_ROWS]] == [
+        ("good", keys.ROLE_CANDIDATE),
+        ("weak", keys.ROLE_CHAMPION),
+    ]
+    assert board[keys.LEADERBOARD_CHAMPION_AHEAD] is False
+
+
+def test_ties_go_to_the_lower_single_row_latency(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow, fast = tmp_path / "slow", tmp_path / "fast"
+    shutil.copytree(bundles["good"], slow)
+    shutil.copytree(bundles["good"], fast)
+    monkeypatch.setattr(
+        executor,
+        "single_row_latency_ms",
+        lambda bundle, records, calls: 9.0 if "slow" in bundle.uri else 1.0,
+    )
+    out = _run(telco_prepared, tmp_path / "out", [slow, fast])
+    rows = out["board"][keys.LEADERBOARD_ROWS]
+    assert rows[0]["valid"] == rows[1]["valid"]
+    assert [(r["bundle_uri"], r[keys.METRIC_PREDICT_LATENCY_MS]) for r in rows] == [
+        (str(fast), 1.0),
+        (str(slow), 9.0),
+    ]
+
+
+def test_incompatible_champion_names_the_columns(
+    telco_csv: Path, telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    frame, schema = telco(telco_csv, rows=600)
+    # The champion was trained when the data had a column the current data lacks.
+    frame["loyalty_score"] = np.linspace(0, 1, len(frame))
+    from components._shared.schema import ColumnSchema
+
+    schema = schema.with_columns(
+        [*schema.columns, ColumnSchema(name="loyalty_score", kind="numeric")]
+    )
+    old = prepare(tmp_path / "old", frame, schema)
+    champion = _train(
+        old, tmp_path / "champion", fast_candidate("sklearn_logreg", name="old_champion")
+    )
+    with pytest.raises(
+        ContractMismatch,
+        match=r"champion bundle .*: feature column\(s\) \['loyalty_score'\] are missing from the current data",
+    ):
+        _run(telco_prepared, tmp_path / "out", [bundles["good"]], champion=str(champion))
+    assert not (tmp_path / "out" / "challenger").exists()
+
+
+def test_tampered_candidate_and_bad_metric_are_refused(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    tampered = tmp_path / "tampered"
+    shutil.copytree(bundles["weak"], tampered)
+    (tampered / keys.FEATURIZER_FILE).write_text(
+        (tampered / keys.FEATURIZER_FILE).read_text() + " "
+    )
+    with pytest.raises(BundleError, match=r"featurizer\.json: sha256 mismatch"):
+        _run(telco_prepared, tmp_path / "a", [bundles["good"], tampered])
+    with pytest.raises(
+        ConfigError, match=r"primary_metric: expected one of \['auc', .*\], got 'roc'"
+    ):
+        _run(telco_prepared, tmp_path / "b", [bundles["good"]], metric="roc")
+    with pytest.raises(ConfigError, match="at least one candidate"):
+        _run(telco_prepared, tmp_path / "c", [])
