@@ -30,6 +30,7 @@ def train_and_rollout(
     seed: int = 42,
     primary_metric: str = "auc",
     champion_uri: str = "",
+    contract_uri: str = "",
     max_null_fraction: float = 0.5,
     min_class_count: int = 10,
     min_category_count: int = 10,
@@ -48,6 +49,8 @@ def train_and_rollout(
         seed: Seed of the split and the learners.
         primary_metric: Ranking metric of compare.
         champion_uri: Bundle now serving, compared on the same rows; "" for the first run.
+        contract_uri: Schema JSON of an earlier run (local or gs://) that the data must meet;
+            "" to infer the schema.
         max_null_fraction: Null share above which validation fails.
         min_class_count: Minimum rows per class.
         min_category_count: Categories rarer than this in train share the unknown bucket.
@@ -60,6 +63,7 @@ def train_and_rollout(
         time_column=time_column,
         max_null_fraction=max_null_fraction,
         min_class_count=min_class_count,
+        expected_schema_uri=contract_uri,
     ).set_display_name("validate")
 
     featurized = featurize(

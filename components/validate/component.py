@@ -23,6 +23,7 @@ def validate(
     expected_schema: Optional[Input[Artifact]] = None,  # noqa: UP045 - KFP needs Optional[]
     max_null_fraction: float = 0.5,
     min_class_count: int = 10,
+    expected_schema_uri: str = "",
 ):
     """Check a table against its data contract and profile it.
 
@@ -39,6 +40,8 @@ def validate(
         expected_schema: Data contract from an earlier run; omitted on the first run.
         max_null_fraction: A column with a larger share of nulls fails the step.
         min_class_count: Each class needs at least this many rows.
+        expected_schema_uri: The contract as a URI (local path or gs://) instead of an
+            artifact, for pipelines that take it as a parameter; "" for none.
 
     Returns:
         dataset: The typed rows as Parquet.
@@ -63,4 +66,5 @@ def validate(
         profile=profile,
         report=report,
         metrics=metrics,
+        expected_schema_uri=expected_schema_uri,
     )

@@ -43,6 +43,7 @@ def run(
     profile: ArtifactLike,
     report: ArtifactLike,
     metrics: MetricsLike,
+    expected_schema_uri: str = "",
 ) -> None:
     """Validate the table at ``data_uri`` and write the typed dataset, schema, profile, report.
 
@@ -56,6 +57,8 @@ def run(
         max_null_fraction: Null share above which a column is an error (0..1).
         min_class_count: Fewest rows the positive class and the rest must each have (>= 1).
         dataset, schema, profile, report, metrics: The output artifacts.
+        expected_schema_uri: The contract as a URI (local or gs://) instead of an artifact, for
+            pipelines that take it as a parameter; "" for none. Not both.
 
     Raises:
         ConfigError: a parameter or the expected schema is malformed.
@@ -63,7 +66,15 @@ def run(
         ValidationFailed / ContractMismatch: checks failed; the message lists every error.
     """
     _check_parameters(target, positive_label, max_null_fraction, min_class_count)
-    expected = _read_contract(expected_schema) if expected_schema is not None else None
+    if expected_schema is not None and expected_schema_uri:
+        raise ConfigError(
+            "expected_schema and expected_schema_uri are both set; give the contract once"
+        )
+    expected = None
+    if expected_schema is not None:
+        expected = _read_contract(expected_schema.path, "expected_schema")
+    elif expected_schema_uri:
+        expected = _read_contract(expected_schema_uri, "expected_schema_uri")
     frame = read_table(data_uri, null_tokens=DEFAULT_NULL_TOKENS)
     result = validate_frame(
         frame,
@@ -120,15 +131,16 @@ def _check_parameters(
         raise ConfigError(expected_got("min_class_count", "an integer >= 1", min_class_count))
 
 
-def _read_contract(artifact: ArtifactLike) -> Schema:
+def _read_contract(location: str, what: str) -> Schema:
+    """The Schema JSON at ``location`` (path or gs:// URI); ``what`` names the parameter."""
     try:
-        text = io.read_text(artifact.path)
+        text = io.read_text(location)
     except KfpTabularError as exc:
-        raise ConfigError(f"expected_schema: cannot read {artifact.path!r}: {exc}") from None
+        raise ConfigError(f"{what}: cannot read {location!r}: {exc}") from None
     try:
         return Schema.from_json(text)
     except ConfigError as exc:
-        raise ConfigError(f"expected_schema {artifact.path!r}: {exc}") from None
+        raise ConfigError(f"{what} {location!r}: {exc}") from None
 
 
 def _annotate(

@@ -166,3 +166,29 @@ def test_malformed_expected_schema(
     with pytest.raises(ConfigError, match=r"expected_schema .* not valid JSON"):
         _run(telco_csv, outputs, contract)
     _nothing_written(outputs)
+
+
+def test_contract_given_as_a_gs_uri(
+    telco_csv: Path, outputs: dict[str, Any], tmp_path: Path, gcs_bucket: str
+) -> None:
+    """Pipelines pass the contract as a URI parameter; it is read from gs:// like data is."""
+    from components._shared import io
+
+    _run(telco_csv, outputs)
+    contract_uri = f"{gcs_bucket}/contracts/telco.json"
+    io.write_text(contract_uri, Path(outputs["schema"].path).read_text())
+    again = {
+        name: type(a)(name=name, uri=str(tmp_path / "again" / name)) for name, a in outputs.items()
+    }
+    run(data_uri=str(telco_csv), expected_schema=None, expected_schema_uri=contract_uri,
+        **{**TELCO, **LIMITS}, **again)  # fmt: skip
+    assert Schema.from_json(Path(again["schema"].path).read_text()).column("Contract").categories
+
+    missing = f"{gcs_bucket}/contracts/nope.json"
+    with pytest.raises(ConfigError, match=r"expected_schema_uri: cannot read .*nope.json"):
+        run(data_uri=str(telco_csv), expected_schema=None, expected_schema_uri=missing,
+            **{**TELCO, **LIMITS}, **outputs)  # fmt: skip
+    both = dsl.Artifact(name="expected_schema", uri=outputs["schema"].path)
+    with pytest.raises(ConfigError, match="both set"):
+        run(data_uri=str(telco_csv), expected_schema=both, expected_schema_uri=contract_uri,
+            **{**TELCO, **LIMITS}, **outputs)  # fmt: skip
