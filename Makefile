@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 IMAGE_REGISTRY ?= ghcr.io/kfp-tabular
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' components/__init__.py)
 
-.PHONY: install run run-adult test test-fast lint compile check-compiled bench images clean
+.PHONY: install run run-adult serve test test-fast lint compile check-compiled bench bench-drift bench-serving images clean
 
 ## install: a .venv with exactly the locked versions (idempotent)
 install: $(STAMP)
@@ -28,6 +28,13 @@ run: install
 run-adult: install
 	$(PY) -m kfp_tabular run --preset adult
 
+## serve: serve the challenger bundle of the last `make run` on localhost:8080 (V1 and V2 REST)
+SERVE_PORT ?= 8080
+serve: install
+	@test -f local_outputs/last_run.json || { echo "no local run yet: make run first"; exit 1; }
+	$(PY) -m serving --model_name=churn --http_port=$(SERVE_PORT) --enable_grpc=false \
+		--model_dir="$$($(PY) -c 'import json; print(json.load(open("local_outputs/last_run.json"))["artifacts"]["compare"]["challenger"]["uri"])')"
+
 ## test: every test CI runs (unit, component via kfp.local, pipeline compile, e2e)
 test: install
 	$(PY) -m pytest -q
@@ -41,6 +48,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint components/Dockerfile
+	$(VENV)/bin/hadolint serving/Dockerfile
 
 ## compile: pipelines/compiled/*.yaml from the pipeline functions
 compile: install
@@ -49,13 +57,22 @@ compile: install
 check-compiled: install
 	$(PY) -m kfp_tabular compile --check
 
-## bench: benchmarks under tests/perf (not run by CI)
+## bench: the validate benchmark (tests/perf, not run by CI); bench-drift, bench-serving below
 bench: install
 	$(PY) tests/perf/bench_validate.py
 
-## images: build the component image (needs a Docker engine; none on the dev machines here)
+## bench-drift: fast drift verdicts vs Evidently DataDriftPreset on 1,000,000 x 25
+bench-drift: install
+	$(PY) tests/perf/bench_drift.py
+
+## bench-serving: the serving benchmark (wrk, MLServer in its own venv; see tests/perf/bench_serving.py)
+bench-serving: install
+	$(PY) tests/perf/bench_serving.py --out tests/perf/serving_bench/results.md
+
+## images: build the component and serving images (needs a Docker engine; none on the dev machines here)
 images:
 	docker build -f components/Dockerfile -t $(IMAGE_REGISTRY)/components:$(VERSION) .
+	docker build -f serving/Dockerfile -t $(IMAGE_REGISTRY)/serving:$(VERSION) .
 
 clean:
 	rm -rf local_outputs .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,15 @@
 """The KFP components of kfp-tabular, re-exported for pipelines and users.
 
 Importing this module needs kfp; the executors and ``components._shared`` do not. Usage:
-``from components.catalog import validate, featurize, train, compare``.
+``from components.catalog import validate, featurize, train, compare, gate``.
 """
 
 from components.compare.component import compare
+from components.drift.component import drift
 from components.featurize.component import featurize
+from components.gate.await_deploy.component import await_deploy
+from components.gate.component import gate
 from components.train.component import train
 from components.validate.component import validate
 
-__all__ = ["compare", "featurize", "train", "validate"]
+__all__ = ["await_deploy", "compare", "drift", "featurize", "gate", "train", "validate"]

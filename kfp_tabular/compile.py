@@ -17,12 +17,14 @@ from typing import Any
 import yaml
 from kfp import compiler
 
+from pipelines.drift_monitor import drift_monitor
 from pipelines.train_and_rollout import train_and_rollout
 
 COMPILED = Path(__file__).resolve().parents[1] / "pipelines" / "compiled"
 
 PIPELINES: dict[str, Callable[..., Any]] = {
     "train_and_rollout": train_and_rollout,
+    "drift_monitor": drift_monitor,
 }
 
 

@@ -19,8 +19,10 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,46 +48,58 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_START = re.compile(r"Executing task '?([\w-]+)'?")
-_END = re.compile(r"Task '?([\w-]+)'? finished with status (\w+)")
+_STAMP = re.compile(r"\[KFP Executor (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) ")
+_OPEN = re.compile(r"Looking for component `([\w-]+)`")
+_CLOSE = re.compile(r"Wrote executor output file")
 
 
 class StepClock(io.TextIOBase):
-    """A stdout stand-in that times each task from kfp.local's own log lines.
+    """A stdout stand-in that times each task's executor from the task's own log lines.
 
-    kfp.local resets the root logger's handlers for every task and logs to ``sys.stdout``, so
-    the reliable place to watch "Executing task" / "finished with status" is stdout itself.
-    Text is passed on to ``sink`` (the terminal, or a log file with ``--quiet``).
-    Tasks of one ``ParallelFor`` share a name; their seconds are summed.
+    kfp.local prints every task subprocess's output line by line on ``sys.stdout``, one reader
+    thread per running task, so the lines of one task arrive in order on one thread. Its own
+    "Executing task"/"finished" log lines are not reliable here: with a ParallelFor, its threads
+    reset the shared root logger and lines get lost. The executor's lines are: each begins with
+    a timestamp, "Looking for component `NAME`" opens a task and "Wrote executor output file"
+    closes it. The time between them is the executor's work; the subprocess's Python start-up
+    (about a second) is not included. Tasks of one ParallelFor share a name; their seconds are
+    summed. Text is passed on to ``sink`` (the terminal, or a log file with ``--quiet``).
     """
 
     def __init__(self, sink: TextIO) -> None:
         self.sink = sink
-        self.started: dict[str, list[float]] = {}
         self.seconds: dict[str, float] = {}
         self.runs: dict[str, int] = {}
-        self._line = ""
+        self._lock = threading.Lock()
+        self._thread = threading.local()  # the partial line and the open task, per reader
 
     def write(self, text: str) -> int:
-        self.sink.write(text)
-        self._line += text
-        *lines, self._line = self._line.split("\n")
+        with self._lock:
+            self.sink.write(text)
+        state = self._thread
+        *lines, state.partial = (getattr(state, "partial", "") + text).split("\n")
         for line in lines:
             self._observe(_ANSI.sub("", line))
         return len(text)
 
     def flush(self) -> None:
-        self.sink.flush()
+        with self._lock:
+            self.sink.flush()
 
     def _observe(self, line: str) -> None:
-        now = time.time()
-        if match := _START.search(line):
-            self.started.setdefault(match.group(1), []).append(now)
-        elif (match := _END.search(line)) and self.started.get(match.group(1)):
-            name = match.group(1)
-            began = self.started[name].pop(0)
-            self.seconds[name] = self.seconds.get(name, 0.0) + now - began
-            self.runs[name] = self.runs.get(name, 0) + 1
+        stamp = _STAMP.search(line)
+        if not stamp:
+            return
+        at = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        state = self._thread
+        if match := _OPEN.search(line):
+            state.task = (match.group(1), at)
+        elif _CLOSE.search(line) and getattr(state, "task", None):
+            name, began = state.task
+            state.task = None
+            with self._lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + at - began
+                self.runs[name] = self.runs.get(name, 0) + 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -208,6 +222,19 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(
             f"challenger  {challenger['metadata'].get('candidate', '?')} -> {challenger['uri']}"
         )
+    gate = artifacts.get("gate", {}).get("metrics", {}).get("metadata", {})
+    if gate:
+        metric = "test_auc"
+        interval = (
+            f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
+            if metric + "_low" in gate
+            else ""
+        )
+        lines.append(
+            f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): test AUC "
+            f"{gate.get(metric, float('nan')):.4f}{interval}; reasons in "
+            f"{artifacts['gate'].get('rationale', {}).get('uri', '?')}"
+        )
     lines.append("artifacts")
     for task, outputs in sorted(artifacts.items()):
         for name, artifact in sorted(outputs.items()):
@@ -218,7 +245,8 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         f"{task} {sec:.1f}s" + (f" summed over {runs[task]} tasks" if runs.get(task, 1) > 1 else "")
         for task, sec in record["step_seconds"].items()
     )
-    lines.append(f"wall time   {seconds:.1f}s ({steps})")
+    lines.append(f"wall time   {seconds:.1f}s")
+    lines.append(f"executors   {steps} (each task's Python start-up not included)")
     return lines
 
 
@@ -234,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # kfp.local warns when an image name lacks "python"; ours is a Python image by construction.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
+    # ... and that task display names do nothing locally; they are for the Kubeflow UI.
+    warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
     sink: TextIO = (
         (pipeline_root / "run.log").open("w", encoding="utf-8") if args.quiet else sys.stdout
     )
@@ -267,8 +297,10 @@ def main(argv: list[str] | None = None) -> int:
         "artifacts": artifacts,
     }
     (pipeline_root / "last_run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    print("\n" + "\n".join(summary_lines(record)))
-    print(f"run record  {pipeline_root / 'last_run.json'}")
+    # sys.stdout.write, not print: kfp.local swaps builtins.print for an indenting one while a
+    # task runs, and its parallel threads can leave the swap behind.
+    sys.stdout.write("\n" + "\n".join(summary_lines(record)) + "\n")
+    sys.stdout.write(f"run record  {pipeline_root / 'last_run.json'}\n")
     return 0
 
 

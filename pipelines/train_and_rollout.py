@@ -1,14 +1,15 @@
-"""``train_and_rollout``: from a table to a ranked challenger (gate, deploy, rollout follow).
+"""``train_and_rollout``: from a table to a blessed challenger (deploy and rollout follow).
 
-    validate -> featurize -> train x N (dsl.ParallelFor over the model matrix) -> compare
+    validate -> featurize -> train x N (dsl.ParallelFor over the model matrix) -> compare -> gate
+        -> dsl.If(blessed): await_deploy (placeholder: "blessed, not yet deployed")
 
-The gate, the ``dsl.If(blessed)`` deploy branch and the canary rollout attach after ``compare``
-(see the marked place below); the compiled YAML is ``compiled/train_and_rollout.yaml``.
+Deploy and the canary rollout replace ``await_deploy`` inside the ``dsl.If`` branch (see the
+marked place below); the compiled YAML is ``compiled/train_and_rollout.yaml``.
 """
 
 from kfp import dsl
 
-from components.catalog import compare, featurize, train, validate
+from components.catalog import await_deploy, compare, featurize, gate, train, validate
 from components.train.matrix import DEFAULT_MODEL_MATRIX
 
 PIPELINE_NAME = "train-and-rollout"
@@ -16,7 +17,10 @@ PIPELINE_NAME = "train-and-rollout"
 
 @dsl.pipeline(
     name=PIPELINE_NAME,
-    description="Validate a table, featurize it, train a model matrix and rank it against the champion.",
+    description=(
+        "Validate a table, featurize it, train a model matrix, rank it against the champion and "
+        "gate the challenger on the test rows."
+    ),
 )
 def train_and_rollout(
     data_uri: str,
@@ -34,6 +38,21 @@ def train_and_rollout(
     max_null_fraction: float = 0.5,
     min_class_count: int = 10,
     min_category_count: int = 10,
+    gate_min_auc: float = 0.75,
+    gate_max_log_loss: float = 0.6931,
+    gate_min_accuracy: float = 0.0,
+    gate_auc_margin: float = 0.02,
+    gate_log_loss_margin: float = 0.02,
+    gate_accuracy_margin: float = 0.02,
+    gate_require_improvement: bool = False,
+    gate_min_auc_improvement: float = 0.0,
+    gate_slice_columns: list = [],  # noqa: B006 - KFP reads the default from the signature
+    gate_min_slice_rows: int = 100,
+    gate_max_slice_degradation: float = 0.05,
+    gate_confidence: float = 0.95,
+    gate_bootstrap_resamples: int = 1000,
+    gate_min_test_rows: int = 200,
+    gate_min_class_rows: int = 30,
 ):
     """Train and rank a model matrix on a tabular dataset.
 
@@ -54,6 +73,21 @@ def train_and_rollout(
         max_null_fraction: Null share above which validation fails.
         min_class_count: Minimum rows per class.
         min_category_count: Categories rarer than this in train share the unknown bucket.
+        gate_min_auc: Floor on the challenger's test AUC (its DeLong lower bound must reach it).
+        gate_max_log_loss: Ceiling on test log loss (its bootstrap upper bound must stay below).
+        gate_min_accuracy: Floor on test accuracy at 0.5 (lower bound); 0 disables it.
+        gate_auc_margin: Non-inferiority margin: AUC the challenger may lose to the champion.
+        gate_log_loss_margin: Log loss the challenger may add over the champion.
+        gate_accuracy_margin: Accuracy the challenger may lose to the champion.
+        gate_require_improvement: Bless only a challenger whose AUC gain is shown.
+        gate_min_auc_improvement: The AUC gain the lower bound must exceed, with the above.
+        gate_slice_columns: Raw categorical/boolean columns whose values the gate checks.
+        gate_min_slice_rows: Slices smaller than this are reported, not judged.
+        gate_max_slice_degradation: AUC a slice may lose to the champion before it refuses.
+        gate_confidence: Confidence level of the gate's intervals.
+        gate_bootstrap_resamples: Paired bootstrap resamples of the gate.
+        gate_min_test_rows: Fewer test rows and the gate cannot decide (refuses).
+        gate_min_class_rows: Fewer test rows of either class and the gate cannot decide.
     """
     checked = validate(
         data_uri=data_uri,
@@ -93,5 +127,34 @@ def train_and_rollout(
         champion_uri=champion_uri,
     ).set_display_name("compare")
 
-    # Gate, dsl.If(blessed) -> deploy, and rollout attach here, after `ranked`.
-    del ranked
+    gated = gate(
+        challenger=ranked.outputs["challenger"],
+        splits=featurized.outputs["splits"],
+        leaderboard=ranked.outputs["leaderboard"],
+        champion_uri=champion_uri,
+        min_auc=gate_min_auc,
+        max_log_loss=gate_max_log_loss,
+        min_accuracy=gate_min_accuracy,
+        auc_margin=gate_auc_margin,
+        log_loss_margin=gate_log_loss_margin,
+        accuracy_margin=gate_accuracy_margin,
+        require_improvement=gate_require_improvement,
+        min_auc_improvement=gate_min_auc_improvement,
+        slice_columns=gate_slice_columns,
+        min_slice_rows=gate_min_slice_rows,
+        max_slice_degradation=gate_max_slice_degradation,
+        confidence=gate_confidence,
+        bootstrap_resamples=gate_bootstrap_resamples,
+        seed=seed,
+        min_test_rows=gate_min_test_rows,
+        min_class_rows=gate_min_class_rows,
+        run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    ).set_display_name("gate")
+
+    with dsl.If(gated.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition
+        # Deploy and the canary rollout replace this placeholder here.
+        await_deploy(
+            bundle=gated.outputs["blessed_bundle"],
+            blessing=gated.outputs["blessing"],
+        ).set_display_name("blessed, not yet deployed")

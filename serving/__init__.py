@@ -1,6 +1,18 @@
-"""The KServe runtime that serves kfp-tabular bundles (a ``kserve.Model`` subclass).
+"""The KServe runtime that serves kfp-tabular bundles: raw columns in, P(positive) and label out.
 
-It loads a bundle with :func:`components._shared.bundle.load_bundle` and applies the bundle's
-featurizer with the very code training used. The runtime itself arrives with the serving work;
-this package holds its place in the layout.
+Modules, smallest dependency first:
+
+- :mod:`serving.codec`: V1 and Open Inference Protocol (V2) requests to numpy columns, scores to
+  responses; every client mistake a :class:`~serving.codec.RequestError` naming the field.
+  ``v2_request(records, schema)`` builds a V2 request from raw records.
+- :mod:`serving.scoring`: :class:`~serving.scoring.Scorer`, the one request path
+  (decode -> the bundle's featurizer -> the booster -> encode).
+- :mod:`serving.selfcheck`: ``predict_via_v2`` / ``predict_via_v1`` run that path without a
+  server (kserve-free, HTTP-free) for the gate's parity check.
+- :mod:`serving.model`: the ``kserve.Model`` subclass (load verifies the bundle's sha256).
+- :mod:`serving.app`: the lean ASGI app serving KServe's V1/V2 routes, health, metadata and
+  metrics; :mod:`serving.metrics`, :mod:`serving.openapi`; ``python -m serving`` starts it.
+
+Importing this package imports nothing heavy: the gate imports :mod:`serving.selfcheck` without
+kserve, FastAPI or uvicorn.
 """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -268,6 +269,42 @@ def load_bundle(path_or_uri: str | Path) -> Bundle:
         with io.local_copy(uri) as local:
             return _load_dir(Path(local), uri)
     return _load_dir(io.local_path(uri), uri)
+
+
+def copy_with_model_card(
+    source: str | Path, out_dir: str | Path, model_card: str
+) -> dict[str, Any]:
+    """Copy a local bundle to ``out_dir`` with a new ``model_card.md``, re-sealed, atomically.
+
+    The source is verified, and the copied files again *after* copying, so what gets sealed is
+    what was verified; then the card is replaced and the manifest's sha256 of
+    ``model_card.md`` updated. Every other manifest field is kept as it was. The gate uses this
+    to complete the card of the bundle it blesses.
+
+    Returns:
+        The new manifest.
+
+    Raises:
+        BundleError: the source bundle does not verify (naming the file).
+    """
+    source = Path(source)
+    manifest = _read_manifest(source)
+    verify_files(source, manifest)  # also refuses files the manifest does not list
+    with atomic_dir(out_dir) as tmp:
+        for name in manifest[keys.MANIFEST_FILES]:
+            if Path(name).name != name:
+                raise BundleError(f"{name}: manifest lists a path, expected a plain file name")
+            if (source / name).is_file():
+                shutil.copyfile(source / name, tmp / name)
+        (tmp / keys.MANIFEST_FILE).write_text(_json_text(manifest), encoding="utf-8")
+        verify_files(tmp, manifest)
+        (tmp / keys.MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
+        files = dict(manifest[keys.MANIFEST_FILES])
+        files[keys.MODEL_CARD_FILE] = sha256_file(tmp / keys.MODEL_CARD_FILE)
+        sealed = {**manifest, keys.MANIFEST_FILES: files}
+        (tmp / keys.MANIFEST_FILE).write_text(_json_text(sealed), encoding="utf-8")
+        verify_files(tmp, sealed)
+    return sealed
 
 
 def json_record(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,22 @@ values, at 0%, 1%, ..., 100%, linear interpolation) and ``histogram`` = {``edges
 ``true`` and ``false``; categorical adds ``unique`` and ``value_counts`` (the 50 most frequent
 values, most frequent first, plus ``"__other__"`` = the rows of every other value); identifier
 adds ``unique``; datetime adds ``min`` and ``max`` (ISO 8601).
+
+Numeric/integer entries also carry ``distinct`` (number of distinct finite values) and
+``sketch``, what the exact drift tests need and a histogram cannot give (added within format
+version 1; readers that do not know it ignore it)::
+
+    "sketch": {"values": [sorted distinct points], "counts": [weight per point],
+               "exact": bool, "w1_error": float, "cdf_error": float}
+
+When the column has at most ``SKETCH_POINTS`` distinct values the sketch *is* the column
+(values with their row counts, ``exact`` true, errors 0), so KS, Wasserstein, chi-square and
+binned tests on it are exact. Otherwise it holds ``SKETCH_POINTS`` equally spaced order
+statistics (the value at rank ``floor((i + 0.5) * n / SKETCH_POINTS)``, one weight each), and
+records how far it is from the column: ``w1_error`` is an upper bound of the Wasserstein-1
+distance between the column and the sketch (the mean distance of the rank coupling that maps
+each block of ranks to its point), ``cdf_error`` bounds ``sup |F_column - F_sketch|`` (one block's
+share of rows). Drift adds these to its own error bounds.
 """
 
 from __future__ import annotations
@@ -39,6 +55,9 @@ HISTOGRAM_BINS: Final = 20
 QUANTILE_PROBS: Final = tuple(i / 100 for i in range(101))
 TOP_VALUES: Final = 50
 OTHER_BUCKET: Final = "__other__"
+# Points of the numeric sketch: enough that Evidently's small-sample regime (KS, reference of at
+# most 1,000 rows) is always stored exactly, small enough to keep profile.json in the low MB.
+SKETCH_POINTS: Final = 2048
 
 Encoded = tuple[np.ndarray, np.ndarray]  # factorized (codes, uniques); code -1 is null
 
@@ -119,6 +138,8 @@ def _numeric(values: pd.Series) -> dict[str, Any]:
             "max": None,
             "quantiles": [],
             "histogram": empty,
+            "distinct": 0,
+            "sketch": None,
         }
     ordered = np.sort(present)
     n = ordered.size
@@ -148,6 +169,45 @@ def _numeric(values: pd.Series) -> dict[str, Any]:
         "max": hi,
         "quantiles": [float(q) for q in quantiles],
         "histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+        **_sketch(ordered),
+    }
+
+
+def _sketch(ordered: np.ndarray) -> dict[str, Any]:
+    """``distinct`` and ``sketch`` of a sorted, finite, non-empty column (see the module doc)."""
+    n = ordered.size
+    # Start of each run of equal values: one pass over the sorted column, no hashing.
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    distinct = int(starts.size)
+    if distinct <= SKETCH_POINTS:
+        counts = np.diff(np.append(starts, n))
+        return {
+            "distinct": distinct,
+            "sketch": {
+                "values": [float(v) for v in ordered[starts]],
+                "counts": [int(c) for c in counts],
+                "exact": True,
+                "w1_error": 0.0,
+                "cdf_error": 0.0,
+            },
+        }
+    ranks = ((np.arange(SKETCH_POINTS) + 0.5) * n / SKETCH_POINTS).astype(np.intp)
+    points = ordered[ranks]
+    # Rank coupling: rows [b_i, b_i+1) go to point i; its mean distance bounds W1 from above.
+    bounds = (np.arange(SKETCH_POINTS + 1) * n) // SKETCH_POINTS
+    assigned = np.repeat(points, np.diff(bounds))
+    w1_error = float(np.mean(np.abs(ordered - assigned)))
+    values, weights = np.unique(points, return_counts=True)
+    return {
+        "distinct": distinct,
+        "sketch": {
+            "values": [float(v) for v in values],
+            "counts": [int(c) for c in weights],
+            "exact": False,
+            "w1_error": w1_error,
+            # One block of ranks, plus one for the rounding of ranks to points.
+            "cdf_error": float(2 * np.max(np.diff(bounds)) / n),
+        },
     }
 
 
@@ -222,3 +282,11 @@ def column_profile(profile: Mapping[str, Any], column: ColumnSchema | str) -> di
         raise KeyError(
             f"profile has no column {name!r}; it has {sorted(profile['columns'])}"
         ) from None
+
+
+def numeric_profile(values: np.ndarray | pd.Series) -> dict[str, Any]:
+    """The profile entry of one numeric column (count, moments, quantiles, histogram, sketch).
+
+    Drift uses it for series that validate never sees, such as the model's reference scores.
+    """
+    return _numeric(pd.Series(np.asarray(values, dtype=np.float64)))

@@ -54,7 +54,8 @@ def test_validate_component_fails_on_missing_target_and_writes_nothing(
 
 
 def test_pipeline_spine_with_small_matrix(kfp_local: Path, telco_csv: Path) -> None:
-    """validate -> featurize -> train x2 (ParallelFor) -> compare (Collected), for real."""
+    """validate -> featurize -> train x2 (ParallelFor) -> compare (Collected) -> gate ->
+    dsl.If(blessed) -> await_deploy, for real."""
     train_and_rollout(
         data_uri=str(telco_csv),
         target="Churn",
@@ -75,3 +76,18 @@ def test_pipeline_spine_with_small_matrix(kfp_local: Path, telco_csv: Path) -> N
     bundle = load_bundle(challenger_uri)  # verifies every sha256
     assert bundle.manifest["candidate"] == board["rows"][0]["name"]
     assert board["rows"][0]["test"]["auc"] > 0.8
+
+    # gate -> dsl.If(blessed) -> the deploy placeholder, in the same run.
+    assert {"gate", "await-deploy"} <= set(outputs)
+    blessing = json.loads(Path(outputs["gate"]["blessing"]["artifacts"][0]["uri"]).read_text())
+    assert blessing["blessed"] is True, blessing["summary"]
+    assert blessing["rule_version"] == "gate-rule/1"
+    assert any(r["name"] == "serving_v2" and r["passed"] for r in blessing["reasons"])
+    blessed = load_bundle(outputs["gate"]["blessed_bundle"]["artifacts"][0]["uri"])
+    assert blessed.manifest["candidate"] == board["rows"][0]["name"]
+    lineage = json.loads(Path(outputs["gate"]["lineage"]["artifacts"][0]["uri"]).read_text())
+    assert lineage["run"]["name"].startswith("train-and-rollout")
+    assert [c["name"] for c in lineage["candidates"]] == [r["name"] for r in board["rows"]]
+    record = json.loads(Path(outputs["await-deploy"]["record"]["artifacts"][0]["uri"]).read_text())
+    assert record["status"] == "blessed, not yet deployed"
+    assert record["bundle_uri"] == outputs["gate"]["blessed_bundle"]["artifacts"][0]["uri"]

@@ -1,0 +1,1 @@
+"""await_deploy: the placeholder step of the ``dsl.If(blessed)`` branch until deploy exists."""

@@ -1,0 +1,213 @@
+"""The lean ASGI app: KServe's V1 and V2 REST routes around one :class:`TabularModel`.
+
+Why not KServe's own FastAPI server: on one core its request path (FastAPI routing, pydantic
+parsing of the V2 body, the timing middleware, the DataPlane and ``Model.__call__`` wrappers)
+costs about 0.45 ms before the model runs, three times what a one-row prediction costs, so the
+latency and throughput targets of this runtime cannot be met through it (serving/README.md has
+the profile). This app keeps KServe's URLs, bodies, error format (``{"error": ...}``) and status
+codes, its health and metadata routes and its Prometheus metrics, and calls the same model
+object; ``python -m serving --server kserve`` still runs KServe's ModelServer instead.
+
+Routes (``<name>`` is the model name; ``/versions/<v>`` is accepted after it on V2 routes)::
+
+    GET  /  /v2/health/live  /v2/health/ready  /v2  /metrics  /openapi.json
+    GET  /v1/models  /v1/models/<name>  /v2/models/<name>  /v2/models/<name>/ready
+    POST /v1/models/<name>:predict  /v2/models/<name>/infer
+
+Prediction runs on the event loop itself, as KServe runs a synchronous ``predict``: a thread
+hop would cost more than the prediction on one core.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
+from typing import Any, Final
+
+from kserve.errors import InvalidInput
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from components import __version__
+from serving.codec import dump_json
+from serving.model import TabularModel
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+SERVER_NAME: Final = "kfp-tabular"
+_JSON: Final = [(b"content-type", b"application/json")]
+# /v2/models/<name>[/versions/<version>][/<action>]
+_V2_MODEL = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(?:/(ready|infer))?$")
+_V1_MODEL = re.compile(r"^/v1/models/([^/:]+)(:predict)?$")
+
+logger = logging.getLogger("serving")
+
+
+class HTTPError(Exception):
+    """An error answered with ``status`` and ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class App:
+    """ASGI application serving one model.
+
+    Args:
+        model: The loaded model (``load()`` called; ``ready`` set).
+        max_body_bytes: Largest request body accepted; larger ones get 413 before being read.
+        openapi: The OpenAPI document served at ``/openapi.json``.
+    """
+
+    def __init__(
+        self,
+        model: TabularModel,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        openapi: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.max_body_bytes = max_body_bytes
+        self._openapi = dump_json(openapi or {})
+        self._server_metadata = dump_json(
+            {"name": SERVER_NAME, "version": __version__, "extensions": []}
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            status, body, headers = await self._route(scope, receive)
+        except HTTPError as exc:
+            status, body, headers = exc.status, dump_json({"error": exc.message}), _JSON
+        except InvalidInput as exc:
+            status, body, headers = 400, dump_json({"error": str(exc)}), _JSON
+        except Exception as exc:  # a bug of ours, not the client's: 500, logged with its trace
+            logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            status, body = 500, dump_json({"error": f"internal error: {type(exc).__name__}"})
+            headers = _JSON
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _route(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        method, path = scope["method"], scope["path"]
+        if path.startswith("/v2/models/"):
+            match = _V2_MODEL.match(path)
+            if match:
+                name, _version, action = match.groups()
+                self._check_name(name)
+                if action == "infer":
+                    self._allow(method, "POST")
+                    body = await self._body(scope, receive)
+                    return 200, self.model.predict_v2_bytes(body), _JSON
+                self._allow(method, "GET")
+                if action == "ready":
+                    return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
+                return 200, dump_json(self.model.metadata()), _JSON
+        elif path.startswith("/v1/models/"):
+            match = _V1_MODEL.match(path)
+            if match:
+                name, predict = match.groups()
+                self._check_name(name)
+                if predict:
+                    self._allow(method, "POST")
+                    body = await self._body(scope, receive)
+                    return 200, self.model.predict_v1_bytes(body), _JSON
+                self._allow(method, "GET")
+                return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
+        else:
+            static = self._static(path)
+            if static is not None:
+                self._allow(method, "GET")
+                return static
+        raise HTTPError(404, f"no route for {method} {path}: see /openapi.json")
+
+    def _static(self, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+        ready = bool(self.model.ready)
+        if path in ("/", "/v2/health/live"):
+            return 200, dump_json({"status": "alive", "live": True}), _JSON
+        if path == "/v2/health/ready":
+            # KServe answers 503 while no model is ready, so a readiness probe can rely on it.
+            return (200 if ready else 503), dump_json({"ready": ready}), _JSON
+        if path == "/v1/models":
+            return 200, dump_json({"models": [self.model.name]}), _JSON
+        if path == "/v2":
+            return 200, self._server_metadata, _JSON
+        if path == "/metrics":
+            return 200, generate_latest(REGISTRY), [(b"content-type", CONTENT_TYPE_LATEST.encode())]
+        if path == "/openapi.json":
+            return 200, self._openapi, _JSON
+        return None
+
+    def _check_name(self, name: str) -> None:
+        if name != self.model.name:
+            # KServe's ModelNotFound is a 404 with this wording.
+            raise HTTPError(404, f"Model with name {name} does not exist.")
+        if not self.model.ready:
+            raise HTTPError(503, f"Model with name {name} is not ready.")
+
+    @staticmethod
+    def _allow(method: str, allowed: str) -> None:
+        if method != allowed and not (allowed == "GET" and method == "HEAD"):
+            raise HTTPError(405, f"method {method} not allowed here: expected {allowed}")
+
+    async def _body(self, scope: Scope, receive: Receive) -> bytes:
+        """The whole request body, refused with 413 as soon as it is over the limit."""
+        limit = self.max_body_bytes
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise HTTPError(400, "content-length: expected an integer") from None
+                if declared > limit:
+                    raise HTTPError(413, _too_large(declared, limit))
+        message = await receive()
+        body = message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+        chunks = [body]
+        size = len(body)
+        while message.get("more_body"):
+            message = await receive()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HTTPError(413, _too_large(size, limit))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"request body: expected at most {limit} bytes (--max_body_bytes), got "
+        f"{size} bytes or more ({HTTPStatus.REQUEST_ENTITY_TOO_LARGE.phrase})"
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

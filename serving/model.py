@@ -1,0 +1,152 @@
+"""The kserve.Model of a kfp-tabular bundle: load verifies, predict scores raw columns.
+
+One small class, like KServe's sklearnserver: :meth:`load` reads the bundle with
+:func:`components._shared.bundle.load_bundle` (every sha256 checked; a mismatch names the file
+and the server refuses to start), and :meth:`predict` hands V1 bodies (dicts) and V2 requests
+(``InferRequest``) to :class:`serving.scoring.Scorer`. Client mistakes become KServe's
+``InvalidInput`` (HTTP 400). The same object serves under KServe's ModelServer
+(``--server kserve``) and under the lean ASGI app (:mod:`serving.app`, the default), which calls
+the ``*_bytes`` methods.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import kserve
+from kserve.errors import InvalidInput
+from kserve.metrics import PREDICT_HIST_TIME, get_labels
+from kserve.protocol.infer_type import InferRequest
+
+from components._shared import keys
+from components._shared.bundle import load_bundle
+from serving.codec import DEFAULT_THRESHOLD, RequestError
+from serving.metrics import ModelMetrics
+from serving.scoring import Scorer
+
+
+def bundle_directory(model_dir: str) -> str:
+    """The bundle inside ``model_dir``: the directory itself, or its one sub-directory.
+
+    KServe's storage initializer copies a ``storageUri`` prefix into /mnt/models as is; a URI
+    one level above the bundle leaves the bundle in a sub-directory.
+    """
+    path = Path(model_dir)
+    if not (path / keys.MANIFEST_FILE).is_file() and path.is_dir():
+        inner = [p for p in path.iterdir() if p.is_dir() and (p / keys.MANIFEST_FILE).is_file()]
+        if len(inner) == 1:
+            return str(inner[0])
+    return model_dir
+
+
+def infer_request_dict(request: InferRequest) -> dict[str, Any]:
+    """A KServe ``InferRequest`` as the V2 JSON body it came from."""
+    body: dict[str, Any] = {
+        "inputs": [
+            {
+                "name": tensor.name,
+                "shape": list(tensor.shape),
+                "datatype": tensor.datatype,
+                "data": tensor.data,
+                **({"parameters": dict(tensor.parameters)} if tensor.parameters else {}),
+            }
+            for tensor in request.inputs
+        ]
+    }
+    if request.id:
+        body["id"] = request.id
+    if request.parameters:
+        body["parameters"] = dict(request.parameters)
+    if request.request_outputs:
+        body["outputs"] = [{"name": output.name} for output in request.request_outputs]
+    return body
+
+
+class TabularModel(kserve.Model):
+    """A kfp-tabular bundle served with raw columns in, P(positive) and label out.
+
+    Args:
+        name: Model name in the URLs (``/v2/models/<name>/infer``).
+        model_dir: The bundle directory (KServe's /mnt/models, or any local path).
+        ignore_unknown_columns: Accept and ignore columns the schema does not know.
+        threshold: P(positive) from which the predicted label is the positive one.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model_dir: str,
+        *,
+        ignore_unknown_columns: bool = False,
+        threshold: float = DEFAULT_THRESHOLD,
+    ) -> None:
+        super().__init__(name)
+        self.model_dir = model_dir
+        self.ignore_unknown_columns = ignore_unknown_columns
+        self.threshold = threshold
+        self.scorer: Scorer | None = None
+        self._latency = PREDICT_HIST_TIME.labels(**get_labels(name))
+
+    def load(self) -> bool:
+        """Load and verify the bundle; raises BundleError naming the file that fails."""
+        bundle = load_bundle(bundle_directory(self.model_dir))
+        self.scorer = Scorer(
+            bundle,
+            name=self.name,
+            ignore_unknown_columns=self.ignore_unknown_columns,
+            threshold=self.threshold,
+            observer=ModelMetrics(self.name),
+        )
+        self.ready = True
+        return self.ready
+
+    def _scorer(self) -> Scorer:
+        if self.scorer is None:
+            raise kserve.errors.ModelNotReady(self.name)
+        return self.scorer
+
+    # --- KServe's ModelServer path --------------------------------------------------------
+    def predict(
+        self, payload: dict[str, Any] | InferRequest, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """V1 (a dict) or V2 (an InferRequest) to the response body; 400 for bad input."""
+        scorer = self._scorer()
+        try:
+            if isinstance(payload, InferRequest):
+                return scorer.predict_v2(infer_request_dict(payload))
+            return scorer.predict_v1(payload)
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from None
+
+    def get_input_types(self) -> list[dict[str, Any]]:
+        """Model metadata inputs: one tensor per raw column, datatype from the schema."""
+        return self._scorer().codec.input_metadata()
+
+    def get_output_types(self) -> list[dict[str, Any]]:
+        """Model metadata outputs: probability, label, class_probabilities."""
+        return self._scorer().codec.output_metadata()
+
+    # --- the lean ASGI path (serving.app) -------------------------------------------------
+    def predict_v1_bytes(self, body: bytes) -> bytes:
+        """V1 request bytes to response bytes; InvalidInput for bad input."""
+        return self._timed(self._scorer().predict_v1_bytes, body)
+
+    def predict_v2_bytes(self, body: bytes) -> bytes:
+        """V2 request bytes to response bytes; InvalidInput for bad input."""
+        return self._timed(self._scorer().predict_v2_bytes, body)
+
+    def metadata(self) -> dict[str, Any]:
+        """OIP model metadata (``GET /v2/models/<name>``)."""
+        return self._scorer().metadata()
+
+    def _timed(self, predict: Any, body: bytes) -> bytes:
+        start = time.perf_counter()
+        try:
+            return predict(body)
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from None
+        finally:
+            # KServe's own request_predict_seconds, so dashboards built for KServe keep working.
+            self._latency.observe(time.perf_counter() - start)

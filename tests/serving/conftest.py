@@ -1,0 +1,204 @@
+"""A tiny bundle trained in this session from the real Telco data, and the runtime serving it.
+
+The bundle is made by the project's own executors (validate -> featurize -> train), as a pipeline
+run makes it; nothing is checked in. ``runtime`` is the real ``python -m serving`` process on a
+free localhost port (the lean server); ``kserve_runtime`` the same model under KServe's own
+ModelServer (``--server kserve``). Both are started once per session, in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from kfp import dsl
+
+from components._shared import keys
+from components._shared.bundle import Bundle, json_record, load_bundle
+from components.featurize import executor as featurize
+from components.train import executor as train
+from components.validate import executor as validate
+from tests.unit.train.datasets import fast_candidate
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = "churn"
+START_TIMEOUT_S = 60
+
+
+@dataclass
+class Trained:
+    """The bundle directory, the loaded bundle and the raw typed test rows."""
+
+    path: Path
+    bundle: Bundle
+    test_rows: pd.DataFrame
+
+    def records(self, n: int | None = None) -> list[dict]:
+        """Raw rows as a client sends them (JSON-like dicts), target and id included."""
+        frame = self.test_rows if n is None else self.test_rows.head(n)
+        return [json_record(r) for r in frame.to_dict("records")]
+
+
+@pytest.fixture(scope="session")
+def trained(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """validate -> featurize -> train (xgboost, fast params) on the bundled Telco CSV."""
+    out = tmp_path_factory.mktemp("serving_bundle")
+
+    def art(kind: type, name: str) -> dsl.Artifact:
+        return kind(name=name, uri=str(out / name))
+
+    dataset, schema, profile = (
+        art(dsl.Dataset, "dataset"),
+        art(dsl.Artifact, "schema"),
+        art(dsl.Artifact, "profile"),
+    )
+    validate.run(
+        data_uri=str(telco_csv),
+        target="Churn",
+        positive_label="Yes",
+        id_columns=["customerID"],
+        time_column="",
+        expected_schema=None,
+        max_null_fraction=0.5,
+        min_class_count=10,
+        dataset=dataset,
+        schema=schema,
+        profile=profile,
+        report=art(dsl.Markdown, "report"),
+        metrics=art(dsl.Metrics, "validate_metrics"),
+    )
+    featurizer, features, splits = (
+        art(dsl.Artifact, "featurizer"),
+        art(dsl.Dataset, "features"),
+        art(dsl.Dataset, "splits"),
+    )
+    featurize.run(
+        dataset=dataset,
+        schema=schema,
+        valid_fraction=0.2,
+        test_fraction=0.2,
+        seed=7,
+        min_category_count=10,
+        interactions=[],
+        rolling=[],
+        featurizer=featurizer,
+        features=features,
+        splits=splits,
+        summary=art(dsl.Markdown, "summary"),
+    )
+    bundle = art(dsl.Model, "bundle")
+    train.run(
+        candidate=fast_candidate("xgboost", name="xgboost_serving_test"),
+        features=features,
+        splits=splits,
+        featurizer=featurizer,
+        schema=schema,
+        profile=profile,
+        seed=7,
+        bundle=bundle,
+        metrics=art(dsl.Metrics, "train_metrics"),
+        roc=art(dsl.ClassificationMetrics, "roc"),
+    )
+    test_rows = pd.read_parquet(Path(splits.path) / keys.split_file(keys.TEST))
+    return Trained(Path(bundle.path), load_bundle(bundle.path), test_rows)
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Runtime:
+    """A started ``python -m serving`` process and a client for it."""
+
+    def __init__(self, bundle_dir: Path, *extra: str, name: str = MODEL_NAME) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        self.log = bundle_dir.parent / f"serving-{self.port}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "serving",
+            f"--model_dir={bundle_dir}",
+            f"--model_name={name}",
+            f"--http_port={self.port}",
+            "--host=127.0.0.1",
+            "--grpc_port",
+            str(free_port()),
+            "--enable_grpc=false",
+            *extra,
+        ]
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self._handle = self.log.open("w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=self._handle, stderr=subprocess.STDOUT, env=env
+        )
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_ready(self) -> None:
+        """Poll readiness until the model answers, or fail with the server's log."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if self.client.get("/v2/health/ready").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"server not ready after {START_TIMEOUT_S}s:\n{self.log.read_text()}")
+
+    def alive(self) -> bool:
+        """The process runs and answers liveness."""
+        return self.process.poll() is None and self.client.get("/v2/health/live").status_code == 200
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._handle.close()
+
+
+@pytest.fixture(scope="session")
+def servers(trained: Trained) -> Iterator[dict[str, Runtime]]:
+    """Both runtimes, started together (each spends seconds importing its libraries)."""
+    started = {
+        "lean": Runtime(trained.path, "--max_body_bytes=200000"),
+        "kserve": Runtime(trained.path, "--server=kserve"),
+    }
+    try:
+        for runtime in started.values():
+            runtime.wait_ready()
+        yield started
+    finally:
+        for runtime in started.values():
+            runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def runtime(servers: dict[str, Runtime]) -> Runtime:
+    """The lean server (the default of ``python -m serving``), body limit 200 kB."""
+    return servers["lean"]
+
+
+@pytest.fixture(scope="session")
+def kserve_runtime(servers: dict[str, Runtime]) -> Runtime:
+    """The same model under KServe's ModelServer."""
+    return servers["kserve"]

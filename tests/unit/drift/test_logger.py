@@ -1,0 +1,147 @@
+"""KServe payload-logger output as current data: CloudEvents (V1 and V2), batched files, the
+time window, malformed files and events, and gs:// through the storage emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from components._shared import io
+from components._shared.errors import DataError
+from components.drift import executor
+from components.drift.current import REQUEST_EVENT, RESPONSE_EVENT
+from tests.unit.drift.conftest import TelcoDrift
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return json.loads(frame.drop(columns=["Churn"]).to_json(orient="records"))
+
+
+def _event(i: int, data: dict, time: str, kind: str = REQUEST_EVENT) -> dict:
+    return {"specversion": "1.0", "id": f"req-{i}", "type": kind, "source": "http://localhost:9081/",
+            "time": time, "datacontenttype": "application/json", "data": data}  # fmt: skip
+
+
+def write_logger_output(frame: pd.DataFrame, put: object, batch: int = 200) -> int:
+    """One file per batch of requests (V1 and V2 alternating), responses and junk beside them."""
+    files = 0
+    for n, start in enumerate(range(0, len(frame), batch)):
+        part = frame.iloc[start : start + batch]
+        if n % 2:
+            data: dict = {"inputs": [{"name": c, "shape": [len(part)], "datatype": "BYTES",
+                                      "data": json.loads(part[c].to_json(orient="values"))}
+                                     for c in part.columns if c != "Churn"]}  # fmt: skip
+        else:
+            data = {"instances": _records(part)}
+        events = [_event(n, data, f"2026-03-01T{n % 24:02d}:30:00Z"),
+                  _event(n, {"predictions": [0.1] * len(part)}, "2026-03-01T00:00:00Z", RESPONSE_EVENT)]  # fmt: skip
+        put(f"events/batch-{n:04d}.jsonl", "\n".join(json.dumps(e) for e in events) + "\n")  # type: ignore[operator]
+        files += 1
+    return files
+
+
+def _local(root: Path):
+    def put(name: str, text: str) -> None:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    return put
+
+
+def test_cloudevents_v1_and_v2_are_read_like_the_dataset(
+    telco_drift: TelcoDrift, tmp_path: Path
+) -> None:
+    write_logger_output(telco_drift.current, _local(tmp_path))
+    config = executor.make_config(
+        bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events")
+    )
+    logged, _, _, _ = executor.analyse(config)
+    direct, _, _, _ = executor.analyse(
+        executor.make_config(
+            bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.current_csv)
+        )
+    )
+    assert logged.read.source_kind == "logger"
+    assert logged.result.current_rows == len(telco_drift.current)
+    assert logged.read.response_events == logged.read.files
+    for a, b in zip(logged.result.columns, direct.result.columns, strict=True):
+        assert a.score == pytest.approx(b.score, abs=1e-9), a.column
+    assert not logged.performance["available"]  # requests carry no labels
+
+
+def test_window_filters_events_and_an_empty_window_is_a_clear_error(
+    telco_drift: TelcoDrift, tmp_path: Path
+) -> None:
+    write_logger_output(telco_drift.current, _local(tmp_path))
+    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
+                                  window_start="2026-03-01T00:00:00Z", window_end="2026-03-01T05:00:00")  # fmt: skip
+    windowed, _, _, _ = executor.analyse(config)
+    assert windowed.result.current_rows == 5 * 200  # the batches logged at hours 0 to 4
+    assert windowed.read.events_outside_window > 0
+    empty = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
+                                 window_start="2027-01-01T00:00:00Z")  # fmt: skip
+    with pytest.raises(DataError, match=r"no current rows in window \[2027-01-01"):
+        executor.analyse(empty)
+
+
+def test_malformed_files_and_events_are_counted_and_reported(
+    telco_drift: TelcoDrift, tmp_path: Path
+) -> None:
+    put = _local(tmp_path)
+    write_logger_output(telco_drift.current.head(400), put)
+    put("events/broken.json", "{not json")
+    put("events/notes.txt", "hello")
+    put(
+        "events/odd.jsonl",
+        json.dumps(_event(9, {"rows": [1, 2]}, "2026-03-01T00:00:00Z")) + "\n[1]\n",
+    )
+    outcome, _, _, _ = executor.analyse(
+        executor.make_config(
+            bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events")
+        )
+    )
+    assert outcome.result.current_rows == 400
+    assert set(map(lambda p: Path(p).name, outcome.read.malformed_files)) == {
+        "broken.json",
+        "notes.txt",
+    }
+    assert outcome.read.malformed_events == 2
+    assert any("expected data" in p for p in outcome.read.problems)
+    markdown = executor.render_markdown(outcome.to_dict())
+    assert "2 malformed" in markdown and "broken.json" in markdown
+
+
+def test_only_malformed_files_is_an_error(telco_drift: TelcoDrift, tmp_path: Path) -> None:
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "a.json").write_text("{broken")
+    with pytest.raises(DataError, match="no current rows"):
+        executor.analyse(executor.make_config(bundle_uri=str(telco_drift.bundle),
+                                              current_uri=str(tmp_path / "events")))  # fmt: skip
+
+
+def test_batched_parquet_with_time_column(telco_drift: TelcoDrift, tmp_path: Path) -> None:
+    frame = telco_drift.current.drop(columns=["Churn"]).copy()
+    frame["time"] = pd.date_range("2026-03-01", periods=len(frame), freq="min", tz="UTC")
+    (tmp_path / "batches").mkdir()
+    frame.to_parquet(tmp_path / "batches" / "part-0.parquet", index=False)
+    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "batches"),
+                                  current_format="logger", window_end="2026-03-01T10:00:00Z")  # fmt: skip
+    outcome, _, _, _ = executor.analyse(config)
+    assert outcome.result.current_rows == 600
+    assert outcome.read.rows_outside_window == len(frame) - 600
+
+
+def test_logger_output_on_gcs(telco_drift: TelcoDrift, gcs_bucket: str) -> None:
+    def put(name: str, text: str) -> None:
+        io.write_text(f"{gcs_bucket}/logs/{name}", text)
+
+    write_logger_output(telco_drift.current.head(1000), put)
+    config = executor.make_config(
+        bundle_uri=str(telco_drift.bundle), current_uri=f"{gcs_bucket}/logs/events/"
+    )
+    outcome, _, _, _ = executor.analyse(config)
+    assert outcome.result.current_rows == 1000 and outcome.read.files == 5

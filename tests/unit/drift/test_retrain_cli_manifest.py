@@ -1,0 +1,188 @@
+"""The retrain trigger against a local stub of the KFP v2beta1 REST API (a stub, named so:
+there is no KFP API server here), the CLI entry point, and the CronJob manifest."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+from components._image import COMPONENT_IMAGE
+from components.drift import cli, executor
+from components.drift.retrain import RetrainError, submit_run
+from kfp_tabular.compile import compile_all
+from tests.unit.drift.conftest import TelcoDrift
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class StubKfpApi(BaseHTTPRequestHandler):
+    """Answers like KFP 2.17's API server (shapes from KFP_REST_AND_SELDON_FACTS.md 3.2)."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+    experiments: ClassVar[list[dict[str, Any]]] = []
+
+    def log_message(self, *args: object) -> None:  # keep pytest output clean
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self) -> dict[str, Any]:
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        entry = {"method": self.command, "path": url.path, "query": parse_qs(url.query),
+                 "authorization": self.headers.get("Authorization"), "body": body}  # fmt: skip
+        self.requests.append(entry)
+        return entry
+
+    def do_GET(self) -> None:
+        entry = self._record()
+        if entry["path"] == "/apis/v2beta1/experiments":
+            self._answer(
+                200, {"experiments": self.experiments, "total_size": 1} if self.experiments else {}
+            )
+        else:
+            self._answer(404, {"code": 5, "message": "not found", "details": []})
+
+    def do_POST(self) -> None:
+        entry = self._record()
+        if entry["path"] == "/apis/v2beta1/experiments":
+            experiment = {"experiment_id": "e-1", "display_name": entry["body"]["display_name"],
+                          "storage_state": "AVAILABLE"}  # fmt: skip
+            self.experiments.append(experiment)
+            self._answer(200, experiment)
+        elif entry["path"] == "/apis/v2beta1/runs":
+            self._answer(200, {"run_id": "r-1", **entry["body"], "state": "PENDING"})
+        else:
+            self._answer(404, {"code": 5, "message": "not found", "details": []})
+
+
+@pytest.fixture
+def stub_kfp_api() -> Iterator[str]:
+    StubKfpApi.requests, StubKfpApi.experiments = [], []
+    server = ThreadingHTTPServer(("localhost", 0), StubKfpApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return next(
+        p for p in compile_all(tmp_path_factory.mktemp("compiled")) if p.stem == "train_and_rollout"
+    )
+
+
+def test_submit_run_sends_what_kfp_client_sends(stub_kfp_api: str, compiled: Path) -> None:
+    run = submit_run(stub_kfp_api, str(compiled), {"data_uri": "gs://b/new.csv"},
+                     run_name="retrain", experiment_name="drift", token="T")  # fmt: skip
+    assert (run.run_id, run.experiment_id) == ("r-1", "e-1")
+    find, create, post = StubKfpApi.requests
+    assert (find["method"], find["path"]) == ("GET", "/apis/v2beta1/experiments")
+    assert json.loads(find["query"]["filter"][0]) == {
+        "predicates": [{"operation": 1, "key": "display_name", "stringValue": "drift"}]
+    }
+    assert create["body"] == {"display_name": "drift", "namespace": ""}
+    assert post["authorization"] == "Bearer T"
+    body = post["body"]
+    assert set(body) == {"experiment_id", "display_name", "pipeline_spec", "runtime_config"}
+    assert body["pipeline_spec"]["pipelineInfo"]["name"] == "train-and-rollout"
+    assert body["runtime_config"] == {"parameters": {"data_uri": "gs://b/new.csv"}}
+    # A second run finds the experiment instead of creating it, as kfp.Client does.
+    submit_run(stub_kfp_api, str(compiled), {}, run_name="again", experiment_name="drift", token="")
+    assert [r["method"] for r in StubKfpApi.requests[3:]] == ["GET", "POST"]
+
+
+def test_submit_run_names_the_failing_request(stub_kfp_api: str, tmp_path: Path) -> None:
+    bad = tmp_path / "x.yaml"
+    bad.write_text("a: 1\n")
+    with pytest.raises(RetrainError, match="not a compiled KFP pipeline"):
+        submit_run(stub_kfp_api, str(bad), {}, run_name="r")
+    with pytest.raises(RetrainError, match="cannot reach"):
+        submit_run(
+            "http://localhost:9",
+            str(ROOT / "pipelines/compiled/train_and_rollout.yaml"),
+            {},
+            run_name="r",
+        )
+
+
+def test_drift_on_labelled_data_triggers_a_retrain_run(
+    telco_drift: TelcoDrift, stub_kfp_api: str, compiled: Path, tmp_path: Path
+) -> None:
+    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.shifted_csv),
+                                  kfp_host=stub_kfp_api, retrain_pipeline_uri=str(compiled), sample_rows=200)  # fmt: skip
+    outcome, _, _, markdown = executor.execute(config)
+    assert outcome.retrain["submitted"] and outcome.retrain["run_id"] == "r-1"
+    params = StubKfpApi.requests[-1]["body"]["runtime_config"]["parameters"]
+    assert params["data_uri"] == str(telco_drift.shifted_csv)
+    assert (params["target"], params["positive_label"]) == ("Churn", "Yes")
+    assert params["champion_uri"] == str(telco_drift.bundle)
+    assert "Submitted train_and_rollout run `r-1`" in markdown
+
+
+def test_cli_writes_outputs_and_exit_codes(
+    telco_drift: TelcoDrift, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = cli.main(["--bundle", str(telco_drift.bundle), "--current", str(telco_drift.shifted_csv),
+                     "--output", str(out), "--sample-rows", "200", "--fail-on-drift"])  # fmt: skip
+    assert code == cli.EXIT_DRIFT
+    assert {p.name for p in out.iterdir()} == {
+        "report.html",
+        "snapshot.json",
+        "drift.json",
+        "summary.md",
+        "metrics.json",
+    }
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["drift_score.MonthlyCharges"] > 0.5 and metrics["drifted_columns"] == 2
+    assert "DRIFT: 2/19 columns drifted" in capsys.readouterr().out
+    assert cli.main(["--bundle", str(tmp_path / "nope"), "--current", str(telco_drift.current_csv),
+                     "--output", str(out)]) == cli.EXIT_BAD_INPUT  # fmt: skip
+    assert "error:" in capsys.readouterr().err
+
+
+def test_cronjob_manifest_is_valid_non_root_and_pinned() -> None:
+    import kubernetes_validate.utils as kv
+
+    docs = list(yaml.safe_load_all((ROOT / "manifests/base/drift-cronjob.yaml").read_text()))
+    for doc in docs:
+        kv.validate(doc, "1.30", strict=True)
+    (cron,) = [d for d in docs if d["kind"] == "CronJob"]
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"] == COMPONENT_IMAGE and not container["image"].endswith(":latest")
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["resources"]["requests"] == container["resources"]["limits"]
+    assert container["command"] == ["python", "-m", "components.drift.cli"]
+    parsed = cli.build_parser().parse_args(container["args"])
+    assert parsed.format == "logger" and parsed.last_hours == 2
+
+
+def test_drift_monitor_pipeline_compiles_with_the_drift_step(tmp_path: Path) -> None:
+    (path,) = [p for p in compile_all(tmp_path) if p.stem == "drift_monitor"]
+    spec = yaml.safe_load(path.read_text())
+    assert set(spec["root"]["dag"]["tasks"]) == {"drift"}
+    outputs = spec["root"]["outputDefinitions"]["parameters"]
+    assert outputs["Output"]["parameterType"] == "BOOLEAN"

@@ -1,0 +1,99 @@
+"""The gate's smaller parts: card completion and re-sealing, the deploy placeholder, and the
+component rules for the placeholder (nested under gate/, so the repository-wide rule test's glob
+does not reach it)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from kfp import dsl
+
+from components._shared import keys
+from components._shared.bundle import copy_with_model_card, load_bundle
+from components._shared.errors import BundleError, DataReadError
+from components.gate import report
+from components.gate.await_deploy import executor as await_deploy
+
+GATE = Path(__file__).resolve().parents[3] / "components" / "gate"
+
+
+def test_complete_model_card_replaces_only_the_gate_section() -> None:
+    card = "# Card\n\n## Metrics\n\nx\n\n## Gate decision\n\nGate decision: pending\n\n## Limits\n\n- y\n"
+    done = report.complete_model_card(card, "## Gate decision\n\n**Blessed**\n")
+    assert (
+        done == "# Card\n\n## Metrics\n\nx\n\n## Gate decision\n\n**Blessed**\n\n## Limits\n\n- y\n"
+    )
+    assert report.complete_model_card("# Card\n", "## Gate decision\n\nz\n").endswith(
+        "# Card\n\n## Gate decision\n\nz\n\n"
+    )
+
+
+def test_copy_with_model_card_reseals_and_refuses_a_tampered_source(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    manifest = copy_with_model_card(bundles["weak"], tmp_path / "copy", "# new card\n")
+    copy = load_bundle(tmp_path / "copy")
+    assert (tmp_path / "copy" / keys.MODEL_CARD_FILE).read_text() == "# new card\n"
+    assert copy.manifest == manifest
+    assert (
+        load_bundle(bundles["weak"]).manifest[keys.MANIFEST_FILES] != manifest[keys.MANIFEST_FILES]
+    )
+    source = tmp_path / "source"
+    source.mkdir()
+    for path in bundles["weak"].iterdir():
+        (source / path.name).write_bytes(path.read_bytes())
+    (source / keys.PROFILE_FILE).write_text("{}")
+    with pytest.raises(BundleError, match=r"profile\.json: sha256 mismatch"):
+        copy_with_model_card(source, tmp_path / "bad", "# card\n")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_await_deploy_records_a_blessed_bundle_and_refuses_an_unblessed_one(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    blessing = tmp_path / "blessing.json"
+    blessing.write_text(json.dumps({keys.BLESSING_BLESSED: True, keys.BLESSING_RULE_VERSION: "r"}))
+    record = dsl.Artifact(name="record", uri=str(tmp_path / "record.json"))
+    out = await_deploy.run(
+        bundle=dsl.Model(name="bundle", uri=str(bundles["good"])),
+        blessing=dsl.Artifact(name="blessing", uri=str(blessing)),
+        record=record,
+    )
+    assert out["status"] == "blessed, not yet deployed" == record.metadata["status"]
+    assert json.loads(Path(record.path).read_text())[keys.LINEAGE_DEPLOYED_REVISION] is None
+    blessing.write_text(json.dumps({keys.BLESSING_BLESSED: False, keys.BLESSING_SUMMARY: "no"}))
+    with pytest.raises(DataReadError, match="expected blessed=true, got False"):
+        await_deploy.run(
+            bundle=dsl.Model(name="bundle", uri=str(bundles["good"])),
+            blessing=dsl.Artifact(name="blessing", uri=str(blessing)),
+            record=dsl.Artifact(name="record", uri=str(tmp_path / "other.json")),
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "executor"),
+    [
+        (GATE / "component.py", "components.gate.executor"),
+        (GATE / "await_deploy" / "component.py", "components.gate.await_deploy.executor"),
+    ],
+)
+def test_gate_components_follow_the_component_rules(path: Path, executor: str) -> None:
+    tree = ast.parse(path.read_text())
+    (function,) = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    imports = [n for n in ast.walk(function) if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert [getattr(n, "module", None) for n in imports] == [executor]
+    calls = [n for n in function.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)]
+    assert len(calls) == 1
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            assert node.module and (
+                node.module.split(".")[0] == "kfp" or node.module == "components._image"
+            )
+
+
+def test_the_gate_component_returns_the_blessings_own_flag() -> None:
+    # component.py cannot import keys; the literal it reads must be keys.META_BLESSED.
+    assert f'return blessing.metadata["{keys.META_BLESSED}"]' in (GATE / "component.py").read_text()
