@@ -113,3 +113,44 @@ def as_matrix(features: np.ndarray) -> np.ndarray:
     if array.ndim != 2:
         raise ConfigError(expected_got("feature matrix", "2 dimensions", f"shape {array.shape}"))
     return np.ascontiguousarray(array)
+
+
+# Training-loop settings of the boosting families, which are not booster params: an upper bound
+# on rounds (early stopping on valid picks the real number) and the patience.
+BOOSTING_LOOP_DEFAULTS: dict[str, int] = {"num_boost_round": 2000, "early_stopping_rounds": 50}
+
+
+def split_boosting_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
+    """``(booster params, loop settings)`` of a boosting candidate's params.
+
+    ``class_weighting`` is ours, not the library's, so it goes into neither; the caller turns it
+    into ``scale_pos_weight``.
+    """
+    loop = {k: int(params.get(k, v)) for k, v in BOOSTING_LOOP_DEFAULTS.items()}
+    booster = {
+        k: v
+        for k, v in params.items()
+        if k not in BOOSTING_LOOP_DEFAULTS and k != keys.PARAM_CLASS_WEIGHTING
+    }
+    return booster, loop
+
+
+class BoosterPredictor:
+    """What the xgboost and LightGBM predictors share: a booster that saves itself to
+    ``model_file`` in the library's own format, and the facts training recorded."""
+
+    family: str
+    model_file: str
+
+    def __init__(self, booster: Any, info: dict[str, Any] | None = None) -> None:
+        self.booster = booster
+        self._info = dict(info or {})
+
+    def save(self, directory: Path) -> str:
+        """Write the booster to ``directory / model_file``; the file name."""
+        self.booster.save_model(str(Path(directory) / self.model_file))
+        return self.model_file
+
+    def info(self) -> dict[str, Any]:
+        """Best iteration and trees kept."""
+        return dict(self._info)

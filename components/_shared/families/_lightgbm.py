@@ -14,7 +14,6 @@ from components._shared.families import _base
 
 FAMILY = "lightgbm"
 MODEL_FILE = keys.MODEL_FILES[FAMILY]
-LOOP_DEFAULTS: dict[str, int] = {"num_boost_round": 2000, "early_stopping_rounds": 50}
 RESERVED = frozenset(
     {
         "objective",
@@ -33,14 +32,11 @@ RESERVED = frozenset(
 SINGLE_THREAD_ROWS = 64
 
 
-class LightGBMPredictor:
+class LightGBMPredictor(_base.BoosterPredictor):
     """A LightGBM Booster holding only the trees up to the best validation round."""
 
     family = FAMILY
-
-    def __init__(self, booster: lgb.Booster, info: dict[str, Any] | None = None) -> None:
-        self.booster = booster
-        self._info = dict(info or {})
+    model_file = MODEL_FILE
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """P(positive) from ``Booster.predict`` on the float64 matrix."""
@@ -50,15 +46,6 @@ class LightGBMPredictor:
         else:
             out = self.booster.predict(matrix)
         return np.asarray(out, dtype=np.float64).reshape(-1)
-
-    def save(self, directory: Path) -> str:
-        """Write LightGBM's text model format (plain data, no code)."""
-        self.booster.save_model(str(Path(directory) / MODEL_FILE))
-        return MODEL_FILE
-
-    def info(self) -> dict[str, Any]:
-        """Best iteration and trees kept."""
-        return dict(self._info)
 
 
 def check_params(params: Mapping[str, Any]) -> None:
@@ -78,9 +65,7 @@ def fit(
     n_jobs: int,
 ) -> LightGBMPredictor:
     """Train until validation log loss stops improving; keep the best iterations only."""
-    booster_params = {k: v for k, v in params.items() if k not in LOOP_DEFAULTS}
-    booster_params.pop(keys.PARAM_CLASS_WEIGHTING, None)
-    loop = {k: int(params.get(k, v)) for k, v in LOOP_DEFAULTS.items()}
+    booster_params, loop = _base.split_boosting_params(params)
     booster_params = {
         "metric": "binary_logloss",
         "verbosity": -1,

@@ -14,33 +14,19 @@ from components._shared.families import _base
 
 FAMILY = "xgboost"
 MODEL_FILE = keys.MODEL_FILES[FAMILY]
-# Training-loop params that are not booster params.
-LOOP_DEFAULTS: dict[str, int] = {"num_boost_round": 2000, "early_stopping_rounds": 50}
 RESERVED = frozenset({"objective", "nthread", "n_jobs", "seed", "random_state", "scale_pos_weight"})
 
 
-class XGBoostPredictor:
+class XGBoostPredictor(_base.BoosterPredictor):
     """An xgboost Booster holding only the trees up to the best validation round."""
 
     family = FAMILY
-
-    def __init__(self, booster: xgb.Booster, info: dict[str, Any] | None = None) -> None:
-        self.booster = booster
-        self._info = dict(info or {})
+    model_file = MODEL_FILE
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """P(positive): ``inplace_predict`` skips the DMatrix copy, which dominates on one row."""
         out = self.booster.inplace_predict(_base.as_matrix(features), predict_type="value")
         return np.asarray(out, dtype=np.float64).reshape(-1)
-
-    def save(self, directory: Path) -> str:
-        """Write UBJSON (xgboost's own binary JSON; no code is executed on load)."""
-        self.booster.save_model(str(Path(directory) / MODEL_FILE))
-        return MODEL_FILE
-
-    def info(self) -> dict[str, Any]:
-        """Best iteration and trees kept."""
-        return dict(self._info)
 
 
 def check_params(params: Mapping[str, Any]) -> None:
@@ -60,9 +46,7 @@ def fit(
     n_jobs: int,
 ) -> XGBoostPredictor:
     """Train until validation log loss stops improving, then keep the best rounds only."""
-    booster_params = {k: v for k, v in params.items() if k not in LOOP_DEFAULTS}
-    booster_params.pop(keys.PARAM_CLASS_WEIGHTING, None)
-    loop = {k: int(params.get(k, v)) for k, v in LOOP_DEFAULTS.items()}
+    booster_params, loop = _base.split_boosting_params(params)
     booster_params = {
         "tree_method": "hist",
         "eval_metric": "logloss",
