@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 IMAGE_REGISTRY ?= ghcr.io/kfp-tabular
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' components/__init__.py)
 
-.PHONY: install run run-adult serve test test-fast lint compile check-compiled bench bench-drift bench-serving images clean
+.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile check-compiled bench bench-drift bench-serving images clean
 
 ## install: a .venv with exactly the locked versions (idempotent)
 install: $(STAMP)
@@ -35,6 +35,10 @@ serve: install
 	$(PY) -m serving --model_name=churn --http_port=$(SERVE_PORT) --enable_grpc=false \
 		--model_dir="$$($(PY) -c 'import json; print(json.load(open("local_outputs/last_run.json"))["artifacts"]["compare"]["challenger"]["uri"])')"
 
+## stop: stop the local model servers that deploy (target=local) started, from their records
+stop: install
+	$(PY) -m components._shared.local_serving stop local_outputs
+
 ## test: every test CI runs (unit, component via kfp.local, pipeline compile, e2e)
 test: install
 	$(PY) -m pytest -q
@@ -42,13 +46,32 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-## lint: ruff (lint + format check), mypy, hadolint on the Dockerfiles
-lint: install
+## lint: ruff (lint + format check), mypy, hadolint and checkov on the Dockerfiles, checkov on manifests/
+lint: install tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint components/Dockerfile
 	$(VENV)/bin/hadolint serving/Dockerfile
+	$(MAKE) --no-print-directory checkov
+
+## tools: checkov in its own virtualenv (its pinned dependencies would clash with the project's)
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): requirements-tools.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@test -x $(TOOLS_VENV)/bin/python || uv venv --quiet --python $(PYTHON) $(TOOLS_VENV)
+	uv pip sync --quiet --python $(TOOLS_VENV)/bin/python requirements-tools.lock
+	@touch $(TOOLS_STAMP)
+
+## checkov: security scan of manifests/ (kustomize base and overlays) and both Dockerfiles.
+## --skip-download: offline, no Prisma Cloud calls; suppressions sit in place with their reasons.
+CHECKOV := $(TOOLS_VENV)/bin/checkov --skip-download --compact --quiet
+checkov: tools
+	$(CHECKOV) -d manifests --framework kubernetes
+	$(CHECKOV) -f components/Dockerfile -f serving/Dockerfile --framework dockerfile
 
 ## compile: pipelines/compiled/*.yaml from the pipeline functions
 compile: install

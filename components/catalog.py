@@ -5,11 +5,23 @@ Importing this module needs kfp; the executors and ``components._shared`` do not
 """
 
 from components.compare.component import compare
+from components.deploy.component import deploy
 from components.drift.component import drift
 from components.featurize.component import featurize
-from components.gate.await_deploy.component import await_deploy
 from components.gate.component import gate
+from components.rollout.component import rollout
+from components.shadow.component import shadow
 from components.train.component import train
 from components.validate.component import validate
 
-__all__ = ["await_deploy", "compare", "drift", "featurize", "gate", "train", "validate"]
+__all__ = [
+    "compare",
+    "deploy",
+    "drift",
+    "featurize",
+    "gate",
+    "rollout",
+    "shadow",
+    "train",
+    "validate",
+]

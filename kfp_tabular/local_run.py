@@ -119,6 +119,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--champion-uri", default="", help="bundle now serving, local or gs://")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--deploy-target",
+        choices=("render", "local", "kubernetes"),
+        default="render",
+        help="render: manifests only (default); local: serving processes on localhost, rolled "
+        "out by replaying the test split (stop them with `make stop`); kubernetes: apply",
+    )
+    parser.add_argument(
+        "--deploy-strategy", choices=("direct", "canary", "shadow"), default="canary"
+    )
+    parser.add_argument(
+        "--rollout-requests",
+        type=int,
+        default=300,
+        help="canary requests analysed per rollout step",
+    )
+    parser.add_argument(
         "--output",
         default=str(ROOT / "local_outputs"),
         help="pipeline root for the run's artifacts",
@@ -155,7 +171,14 @@ def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--data needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
     if args.id_columns is not None:
         arguments["id_columns"] = [c.strip() for c in args.id_columns.split(",") if c.strip()]
-    arguments.update(time_column=args.time_column, seed=args.seed, champion_uri=args.champion_uri)
+    arguments.update(
+        time_column=args.time_column,
+        seed=args.seed,
+        champion_uri=args.champion_uri,
+        deploy_target=args.deploy_target,
+        deploy_strategy=args.deploy_strategy,
+        rollout_window_requests=args.rollout_requests,
+    )
     if (matrix := load_matrix(args.matrix)) is not None:
         arguments["model_matrix"] = matrix
     return arguments
@@ -234,6 +257,16 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
             f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): test AUC "
             f"{gate.get(metric, float('nan')):.4f}{interval}; reasons in "
             f"{artifacts['gate'].get('rationale', {}).get('uri', '?')}"
+        )
+    deployed = artifacts.get("deploy", {})
+    if deployed:
+        deployment = deployed.get("deployment", {}).get("metadata", {})
+        where = deployed.get("manifests", {}).get("uri", "?")
+        decision = artifacts.get("rollout", {}).get("trail", {}).get("metadata", {})
+        lines.append(
+            f"deploy      {deployment.get('strategy', '?')} ({deployment.get('target', '?')}, "
+            f"{deployment.get('mode', '?')}): manifests in {where}; "
+            f"rollout decision: {decision.get('decision', '?')}"
         )
     lines.append("artifacts")
     for task, outputs in sorted(artifacts.items()):

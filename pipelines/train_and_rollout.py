@@ -1,15 +1,17 @@
-"""``train_and_rollout``: from a table to a blessed challenger (deploy and rollout follow).
+"""``train_and_rollout``: from a table to a blessed challenger, deployed and rolled out.
 
     validate -> featurize -> train x N (dsl.ParallelFor over the model matrix) -> compare -> gate
-        -> dsl.If(blessed): await_deploy (placeholder: "blessed, not yet deployed")
+        -> dsl.If(blessed): deploy -> rollout (canary steps; promote or roll back)
 
-Deploy and the canary rollout replace ``await_deploy`` inside the ``dsl.If`` branch (see the
-marked place below); the compiled YAML is ``compiled/train_and_rollout.yaml``.
+``deploy_target`` chooses where the blessed bundle goes: ``render`` (the default: manifests as an
+artifact, nothing applied, rollout records "rendered; no rollout"), ``kubernetes`` (applied with
+the kubernetes client; rollout reads Prometheus) or ``local`` (local serving processes; rollout
+replays the test split to them). The compiled YAML is ``compiled/train_and_rollout.yaml``.
 """
 
 from kfp import dsl
 
-from components.catalog import await_deploy, compare, featurize, gate, train, validate
+from components.catalog import compare, deploy, featurize, gate, rollout, train, validate
 from components.train.matrix import DEFAULT_MODEL_MATRIX
 
 PIPELINE_NAME = "train-and-rollout"
@@ -19,7 +21,7 @@ PIPELINE_NAME = "train-and-rollout"
     name=PIPELINE_NAME,
     description=(
         "Validate a table, featurize it, train a model matrix, rank it against the champion and "
-        "gate the challenger on the test rows."
+        "gate the challenger on the test rows, deploy it and roll it out."
     ),
 )
 def train_and_rollout(
@@ -53,6 +55,15 @@ def train_and_rollout(
     gate_bootstrap_resamples: int = 1000,
     gate_min_test_rows: int = 200,
     gate_min_class_rows: int = 30,
+    deploy_target: str = "render",
+    deploy_strategy: str = "canary",
+    deploy_mode: str = "Knative",
+    deploy_namespace: str = "kfp-tabular",
+    inference_service_name: str = "kfp-tabular",
+    canary_percent: int = 10,
+    rollout_steps: list = [10, 50, 100],  # noqa: B006 - KFP reads the default from the signature
+    rollout_window_requests: int = 300,
+    prometheus_url: str = "",
 ):
     """Train and rank a model matrix on a tabular dataset.
 
@@ -88,6 +99,15 @@ def train_and_rollout(
         gate_bootstrap_resamples: Paired bootstrap resamples of the gate.
         gate_min_test_rows: Fewer test rows and the gate cannot decide (refuses).
         gate_min_class_rows: Fewer test rows of either class and the gate cannot decide.
+        deploy_target: ``render`` (manifests only), ``kubernetes`` (apply) or ``local``.
+        deploy_strategy: ``direct``, ``canary`` or ``shadow`` (direct when there is no champion).
+        deploy_mode: KServe deployment mode, ``Knative`` or ``Standard``.
+        deploy_namespace: Namespace of the InferenceService.
+        inference_service_name: Name of the InferenceService.
+        canary_percent: Traffic share of the canary when deployed (the rollout's first step).
+        rollout_steps: Canary traffic percents the rollout walks through, the last 100.
+        rollout_window_requests: Canary requests analysed per step (local replay).
+        prometheus_url: Prometheus HTTP API the rollout reads on a cluster.
     """
     checked = validate(
         data_uri=data_uri,
@@ -153,8 +173,22 @@ def train_and_rollout(
     ).set_display_name("gate")
 
     with dsl.If(gated.outputs["Output"] == True, name="blessed"):  # noqa: E712 - a KFP condition
-        # Deploy and the canary rollout replace this placeholder here.
-        await_deploy(
+        deployed = deploy(
             bundle=gated.outputs["blessed_bundle"],
             blessing=gated.outputs["blessing"],
-        ).set_display_name("blessed, not yet deployed")
+            target=deploy_target,
+            strategy=deploy_strategy,
+            deployment_mode=deploy_mode,
+            namespace=deploy_namespace,
+            inference_service_name=inference_service_name,
+            canary_percent=canary_percent,
+            champion_storage_uri=champion_uri,
+        ).set_display_name("deploy")
+        rollout(
+            deployment=deployed.outputs["deployment"],
+            splits=featurized.outputs["splits"],
+            steps=rollout_steps,
+            window_requests=rollout_window_requests,
+            seed=seed,
+            prometheus_url=prometheus_url,
+        ).set_display_name("rollout")

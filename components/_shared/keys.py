@@ -176,6 +176,57 @@ METRIC_MCNEMAR_P: Final = "mcnemar_p_value"
 METRIC_GATE_SECONDS: Final = "gate_seconds"
 METRIC_SERVING_MAX_ABS_DIFF: Final = "serving_max_abs_diff"
 
+# --- deploy (deployment record; read by rollout, shadow and `make stop`) -----------------------
+DEPLOY_TARGETS: Final = ("kubernetes", "render", "local")
+DEPLOY_TARGET_KUBERNETES: Final = "kubernetes"
+DEPLOY_TARGET_RENDER: Final = "render"
+DEPLOY_TARGET_LOCAL: Final = "local"
+DEPLOY_STRATEGIES: Final = ("direct", "canary", "shadow")
+DEPLOY_STRATEGY_DIRECT: Final = "direct"
+DEPLOY_STRATEGY_CANARY: Final = "canary"
+DEPLOY_STRATEGY_SHADOW: Final = "shadow"
+DEPLOY_MODES: Final = ("Knative", "Standard")
+DEPLOY_MODE_KNATIVE: Final = "Knative"
+DEPLOY_MODE_STANDARD: Final = "Standard"
+# Roles of the served sides (stable = what serves now: the champion, or the challenger alone).
+DEPLOY_ROLE_STABLE: Final = "stable"
+DEPLOY_ROLE_CANARY: Final = "canary"
+DEPLOY_ROLE_SHADOW: Final = "shadow"
+# Deployment record JSON (deploy's `deployment` output). `make stop` finds records by file name.
+DEPLOY_RECORD_FORMAT: Final = "record_format"
+DEPLOY_RECORD_FORMAT_PREFIX: Final = "kfp-tabular-deployment/"
+DEPLOY_RECORD_FORMAT_VERSION: Final = "kfp-tabular-deployment/1"
+DEPLOY_RECORD_FILE_NAMES: Final = frozenset({"deployment", "deployment.json"})
+DEPLOY_TARGET: Final = "target"
+DEPLOY_STRATEGY: Final = "strategy"
+DEPLOY_REQUESTED_STRATEGY: Final = "requested_strategy"
+DEPLOY_MODE: Final = "mode"
+DEPLOY_NAMESPACE: Final = "namespace"
+DEPLOY_NAME: Final = "name"
+DEPLOY_CANARY_PERCENT: Final = "canary_percent"
+DEPLOY_MIRROR_PERCENT: Final = "mirror_percent"
+DEPLOY_SIDES: Final = "sides"
+DEPLOY_SIDE_ROLE: Final = "role"
+DEPLOY_SIDE_BUNDLE_URI: Final = "bundle_uri"
+DEPLOY_SIDE_URL: Final = "url"
+DEPLOY_SIDE_PID: Final = "pid"
+DEPLOY_SIDE_PORT: Final = "port"
+DEPLOY_SIDE_MODEL_NAME: Final = "model_name"
+DEPLOY_SIDE_LOG_PATH: Final = "log_path"
+DEPLOY_SIDE_INFERENCE_SERVICE: Final = "inference_service"
+DEPLOY_SIDE_PREDICTOR_NAME: Final = "predictor_name"
+DEPLOY_MANIFESTS: Final = "manifests"
+DEPLOY_CLUSTER_STATUS: Final = "cluster_status"
+DEPLOY_NOTES: Final = "notes"
+DEPLOY_DEPLOYED_AT: Final = "deployed_at"
+# Files inside deploy's `manifests` output directory (besides one YAML file per document).
+DEPLOY_ALL_MANIFESTS_FILE: Final = "all.yaml"
+META_DEPLOY_TARGET: Final = "target"
+META_DEPLOY_STRATEGY: Final = "strategy"
+META_DEPLOY_MODE: Final = "mode"
+META_DEPLOY_URLS: Final = "urls"
+META_DEPLOY_DOCUMENTS: Final = "documents"
+
 # --- drift (drift component outputs, read by drift_monitor users and dashboards) ---------------
 DRIFT_RESULT_FILE: Final = "drift.json"
 DRIFT_REPORT_HTML_FILE: Final = "report.html"
@@ -197,3 +248,23 @@ META_DATASET_DRIFT: Final = "dataset_drift"
 META_SAMPLE_ROWS: Final = "sample_rows"
 META_HTML_BYTES: Final = "html_bytes"
 META_RETRAIN_RUN_ID: Final = "retrain_run_id"
+
+# --- rollout and shadow (decision trails, shadow comparisons) --------------------------------
+# Decision trail (rollout output) and shadow comparison files.
+ROLLOUT_TRAIL_FILE: Final = "trail.json"
+SHADOW_RESULT_FILE: Final = "shadow.json"
+DECISION_PROMOTE: Final = "promote"
+DECISION_ROLLBACK: Final = "rollback"
+DECISION_NONE: Final = "none"
+# Feedback datasets (labels that arrive later) are joined to predictions by request id.
+FEEDBACK_REQUEST_ID: Final = "request_id"
+FEEDBACK_LABEL: Final = "label"
+# Metrics logged by rollout and shadow.
+METRIC_PROMOTED: Final = "promoted"
+METRIC_ROLLOUT_STEPS: Final = "steps_completed"
+METRIC_ROLLOUT_SECONDS: Final = "rollout_seconds"
+METRIC_SHADOW_PASSED: Final = "shadow_passed"
+METRIC_SHADOW_PAIRS: Final = "paired_requests"
+METRIC_SHADOW_AGREEMENT: Final = "label_agreement"
+META_DECISION: Final = "decision"
+META_PASSED: Final = "passed"

@@ -7,8 +7,9 @@ Role, ...) are checked with ``kubernetes-validate`` against the Kubernetes OpenA
 Neither emulates admission webhooks; :func:`validate_manifest` adds the one cheap rule they
 miss, the DNS-1123 syntax of ``metadata.name``.
 
-Used by the manifest tests and, later, by the deploy step before it applies anything. The two
-validators are development dependencies: they are imported only when a document is checked.
+Used by the manifest tests and by the deploy step before it writes or applies anything (so both
+validators are runtime dependencies, in the image); they are imported only when a document is
+checked.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def validate_manifest(
         return
     try:
         from kubernetes_validate import utils as kv
-    except ImportError:  # pragma: no cover - a development dependency
+    except ImportError:  # pragma: no cover - a runtime dependency, absent only in odd installs
         raise ManifestError(
             f"{where}: validating core kind {api_kind} needs the kubernetes-validate package"
         ) from None

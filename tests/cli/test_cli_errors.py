@@ -113,7 +113,10 @@ def test_a_file_that_is_not_a_compiled_pipeline(cli, churn, tmp_path):
         (
             "unknown.yaml",
             CHURN_PARAMS + "sed: 3\n",
-            ["unknown parameter 'sed' (did you mean 'seed'?)", "takes: champion_uri, contract_uri"],
+            [
+                "unknown parameter 'sed' (did you mean 'seed'?)",
+                "takes: canary_percent, champion_uri, contract_uri",
+            ],
         ),
         (
             "null.yaml",

@@ -12,6 +12,7 @@ from kfp import local
 
 from components import catalog
 from components._shared.bundle import load_bundle
+from components._shared.local_serving import stop_all
 from components._shared.schema import Schema
 from pipelines.train_and_rollout import train_and_rollout
 
@@ -55,7 +56,8 @@ def test_validate_component_fails_on_missing_target_and_writes_nothing(
 
 def test_pipeline_spine_with_small_matrix(kfp_local: Path, telco_csv: Path) -> None:
     """validate -> featurize -> train x2 (ParallelFor) -> compare (Collected) -> gate ->
-    dsl.If(blessed) -> await_deploy, for real."""
+    dsl.If(blessed) -> deploy (render) -> rollout, for real; then a second run with the first
+    run's blessed bundle as champion, deployed as a local canary and rolled out for real."""
     train_and_rollout(
         data_uri=str(telco_csv),
         target="Churn",
@@ -77,17 +79,51 @@ def test_pipeline_spine_with_small_matrix(kfp_local: Path, telco_csv: Path) -> N
     assert bundle.manifest["candidate"] == board["rows"][0]["name"]
     assert board["rows"][0]["test"]["auc"] > 0.8
 
-    # gate -> dsl.If(blessed) -> the deploy placeholder, in the same run.
-    assert {"gate", "await-deploy"} <= set(outputs)
+    # gate -> dsl.If(blessed) -> deploy (render) -> rollout, in the same run.
+    assert {"gate", "deploy", "rollout"} <= set(outputs)
     blessing = json.loads(Path(outputs["gate"]["blessing"]["artifacts"][0]["uri"]).read_text())
     assert blessing["blessed"] is True, blessing["summary"]
     assert blessing["rule_version"] == "gate-rule/1"
     assert any(r["name"] == "serving_v2" and r["passed"] for r in blessing["reasons"])
-    blessed = load_bundle(outputs["gate"]["blessed_bundle"]["artifacts"][0]["uri"])
+    blessed_uri = outputs["gate"]["blessed_bundle"]["artifacts"][0]["uri"]
+    blessed = load_bundle(blessed_uri)
     assert blessed.manifest["candidate"] == board["rows"][0]["name"]
     lineage = json.loads(Path(outputs["gate"]["lineage"]["artifacts"][0]["uri"]).read_text())
     assert lineage["run"]["name"].startswith("train-and-rollout")
     assert [c["name"] for c in lineage["candidates"]] == [r["name"] for r in board["rows"]]
-    record = json.loads(Path(outputs["await-deploy"]["record"]["artifacts"][0]["uri"]).read_text())
-    assert record["status"] == "blessed, not yet deployed"
-    assert record["bundle_uri"] == outputs["gate"]["blessed_bundle"]["artifacts"][0]["uri"]
+    record = json.loads(Path(outputs["deploy"]["deployment"]["artifacts"][0]["uri"]).read_text())
+    assert record["target"] == "render" and record["strategy"] == "direct"  # no champion yet
+    manifests = Path(outputs["deploy"]["manifests"]["artifacts"][0]["uri"])
+    assert any(manifests.rglob("*.yaml"))
+    trail = json.loads(Path(outputs["rollout"]["trail"]["artifacts"][0]["uri"]).read_text())
+    assert trail["decision"] == "none"
+
+    # Second run: the blessed bundle is now the champion; the new challenger goes out as a
+    # local canary (two real serving processes) and the rollout replays the test split to them.
+    second = kfp_local / "second"
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(second))
+    try:
+        train_and_rollout(
+            data_uri=str(telco_csv),
+            target="Churn",
+            positive_label="Yes",
+            id_columns=["customerID"],
+            model_matrix=SMALL_MATRIX,
+            champion_uri=blessed_uri,
+            deploy_target="local",
+            rollout_window_requests=60,
+        )
+    finally:
+        stopped = stop_all(str(second))
+    outputs = {
+        f.parent.name: json.loads(f.read_text())["artifacts"]
+        for f in second.rglob("executor_output.json")
+    }
+    record = json.loads(Path(outputs["deploy"]["deployment"]["artifacts"][0]["uri"]).read_text())
+    assert record["strategy"] == "canary"
+    assert {side["role"] for side in record["sides"]} == {"stable", "canary"}
+    trail = json.loads(Path(outputs["rollout"]["trail"]["artifacts"][0]["uri"]).read_text())
+    # Same data, seed and matrix: the canary is the champion's twin, so it must be promoted.
+    assert trail["decision"] == "promote", trail["reasons"]
+    assert [step["percent"] for step in trail["steps"]] == [10, 50, 100]
+    assert stopped or trail["action"], "the local servers were stopped"

@@ -30,9 +30,10 @@ def test_make_run_on_telco(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     challenger = load_bundle(record["artifacts"]["compare"]["challenger"]["uri"])
     assert challenger.manifest["candidate"] == board[0]["name"]
-    # validate, featurize, 7 x train, compare, gate and the deploy placeholder, each to the end.
-    assert (tmp_path / "run.log").read_text().count("Wrote executor output file") == 12
+    # validate, featurize, 7 x train, compare, gate, deploy and rollout, each to the end.
+    assert (tmp_path / "run.log").read_text().count("Wrote executor output file") == 13
     assert "gate        blessed" in printed
+    assert "deploy      direct (render, Knative)" in printed  # first deployment: no champion
 
 
 def test_run_refuses_data_without_target(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,17 +5,14 @@ does not reach it)."""
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 
 import pytest
-from kfp import dsl
 
 from components._shared import keys
 from components._shared.bundle import copy_with_model_card, load_bundle
-from components._shared.errors import BundleError, DataReadError
+from components._shared.errors import BundleError
 from components.gate import report
-from components.gate.await_deploy import executor as await_deploy
 
 GATE = Path(__file__).resolve().parents[3] / "components" / "gate"
 
@@ -51,33 +48,10 @@ def test_copy_with_model_card_reseals_and_refuses_a_tampered_source(
     assert not (tmp_path / "bad").exists()
 
 
-def test_await_deploy_records_a_blessed_bundle_and_refuses_an_unblessed_one(
-    bundles: dict[str, Path], tmp_path: Path
-) -> None:
-    blessing = tmp_path / "blessing.json"
-    blessing.write_text(json.dumps({keys.BLESSING_BLESSED: True, keys.BLESSING_RULE_VERSION: "r"}))
-    record = dsl.Artifact(name="record", uri=str(tmp_path / "record.json"))
-    out = await_deploy.run(
-        bundle=dsl.Model(name="bundle", uri=str(bundles["good"])),
-        blessing=dsl.Artifact(name="blessing", uri=str(blessing)),
-        record=record,
-    )
-    assert out["status"] == "blessed, not yet deployed" == record.metadata["status"]
-    assert json.loads(Path(record.path).read_text())[keys.LINEAGE_DEPLOYED_REVISION] is None
-    blessing.write_text(json.dumps({keys.BLESSING_BLESSED: False, keys.BLESSING_SUMMARY: "no"}))
-    with pytest.raises(DataReadError, match="expected blessed=true, got False"):
-        await_deploy.run(
-            bundle=dsl.Model(name="bundle", uri=str(bundles["good"])),
-            blessing=dsl.Artifact(name="blessing", uri=str(blessing)),
-            record=dsl.Artifact(name="record", uri=str(tmp_path / "other.json")),
-        )
-
-
 @pytest.mark.parametrize(
     ("path", "executor"),
     [
         (GATE / "component.py", "components.gate.executor"),
-        (GATE / "await_deploy" / "component.py", "components.gate.await_deploy.executor"),
     ],
 )
 def test_gate_components_follow_the_component_rules(path: Path, executor: str) -> None:

@@ -1,0 +1,1 @@
+"""deploy: puts a blessed bundle behind an endpoint (KServe manifests, applied or rendered, or local servers)."""

@@ -1,0 +1,102 @@
+"""KFP wrapper of the deploy step; the work is in :mod:`components.deploy.executor`."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input, Markdown, Model, Output
+
+from components._image import COMPONENT_IMAGE
+
+
+@dsl.component(base_image=COMPONENT_IMAGE, install_kfp_package=False)
+def deploy(
+    bundle: Input[Model],
+    blessing: Input[Artifact],
+    deployment: Output[Artifact],
+    manifests: Output[Artifact],
+    summary: Output[Markdown],
+    target: str = "render",
+    strategy: str = "canary",
+    deployment_mode: str = "Knative",
+    namespace: str = "kfp-tabular",
+    inference_service_name: str = "kfp-tabular",
+    canary_percent: int = 10,
+    mirror_percent: float = 100.0,
+    service_account: str = "kfp-tabular-serving",
+    storage_uri: str = "",
+    champion_storage_uri: str = "",
+    logger_mode: str = "all",
+    logger_url: str = "",
+    logger_storage_path: str = "",
+    logger_storage_key: str = "",
+    logger_storage_parameters: dict = {},  # noqa: B006 - KFP reads the default from the signature
+    cpu: str = "1",
+    memory: str = "1Gi",
+    ready_timeout_s: float = 600.0,
+):
+    """Deploy the gate's blessed bundle to KServe (applied or rendered) or to local servers.
+
+    Refuses a bundle whose blessing is not blessed. Every manifest is validated against the
+    strict KServe/Istio CRD schemas before anything is applied, written or started.
+
+    Args:
+        bundle: The gate's blessed bundle (the challenger).
+        blessing: The gate's blessing JSON; must say ``blessed: true``.
+        target: ``kubernetes`` (apply with the kubernetes client, wait until ready), ``render``
+            (write the manifests only), or ``local`` (serve the sides on localhost).
+        strategy: ``direct`` (the challenger takes all traffic), ``canary`` (the challenger
+            beside the champion with ``canary_percent`` of traffic) or ``shadow`` (the
+            challenger in its own InferenceService, mirrored ``mirror_percent`` of the
+            champion's traffic by Istio, both with payload loggers). Without a champion
+            (first deployment) canary and shadow deploy direct, and the record says so.
+        deployment_mode: ``Knative`` (canary = ``canaryTrafficPercent``) or ``Standard``
+            (canary = a named ``spec.canary[]`` entry, KServe 0.20+).
+        namespace: Namespace of the InferenceService(s).
+        inference_service_name: Name of the InferenceService (DNS label, at most 40 characters).
+        canary_percent: Traffic share of the canary, 1..99.
+        mirror_percent: Share of the champion's requests mirrored to the shadow, (0, 100].
+        service_account: Service account of the predictor pods (gs:// credentials).
+        storage_uri: The bundle's URI for KServe's storage initializer; "" = the artifact's URI.
+        champion_storage_uri: The champion bundle (the stable side of canary and shadow); "" for
+            a first deployment.
+        logger_mode: What the payload logger sends: ``all``, ``request`` or ``response``.
+        logger_url: CloudEvents sink of the payload logger ("" = no URL logger).
+        logger_storage_path: Blob-storage path of the payload logger ("" = none); needs
+            ``logger_storage_key`` and ``logger_storage_parameters``.
+        logger_storage_key: Key of the storage secret of the payload logger.
+        logger_storage_parameters: Storage parameters of the payload logger (string values).
+        cpu: CPU of each predictor (requests = limits), e.g. "1" or "500m".
+        memory: Memory of each predictor (requests = limits), e.g. "1Gi".
+        ready_timeout_s: Seconds to wait for readiness (kubernetes; local waits at most 120).
+
+    Returns:
+        deployment: The deployment record JSON: target, strategy, mode, namespace, name, and
+            per side role (stable/canary/shadow), bundle URI, URL, pid, port, model name.
+        manifests: Directory of the validated YAML documents, one per file, and ``all.yaml``.
+        summary: Markdown for the UI: sides, URLs, cluster status, notes.
+    """
+    from components.deploy.executor import run
+
+    run(
+        bundle=bundle,
+        blessing=blessing,
+        deployment=deployment,
+        manifests=manifests,
+        summary=summary,
+        target=target,
+        strategy=strategy,
+        deployment_mode=deployment_mode,
+        namespace=namespace,
+        inference_service_name=inference_service_name,
+        canary_percent=canary_percent,
+        mirror_percent=mirror_percent,
+        service_account=service_account,
+        storage_uri=storage_uri,
+        champion_storage_uri=champion_storage_uri,
+        logger_mode=logger_mode,
+        logger_url=logger_url,
+        logger_storage_path=logger_storage_path,
+        logger_storage_key=logger_storage_key,
+        logger_storage_parameters=dict(logger_storage_parameters),
+        cpu=cpu,
+        memory=memory,
+        ready_timeout_s=ready_timeout_s,
+    )

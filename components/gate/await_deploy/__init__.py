@@ -1,1 +1,0 @@
-"""await_deploy: the placeholder step of the ``dsl.If(blessed)`` branch until deploy exists."""

@@ -1,0 +1,73 @@
+"""KFP wrapper of the shadow comparison; the work is in :mod:`components.shadow.executor`."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Markdown, Metrics, Output, OutputPath
+
+from components._image import COMPONENT_IMAGE
+
+
+@dsl.component(base_image=COMPONENT_IMAGE, install_kfp_package=False)
+def shadow(
+    champion_uri: str,
+    result: Output[Artifact],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    passed: OutputPath(bool),  # type: ignore[valid-type]
+    shadow_uri: str = "",
+    challenger_url: str = "",
+    model_name: str = "",
+    threshold: float = 0.5,
+    min_pairs: int = 50,
+    min_label_agreement: float = 0.95,
+    max_mean_abs_diff: float = 0.05,
+    max_p95_abs_diff: float = 0.2,
+    max_latency_ratio: float = 3.0,
+    max_requests: int = 10000,
+    request_timeout_s: float = 5.0,
+    max_seconds: float = 300.0,
+):
+    """Compare the challenger's answers with the champion's on the champion's logged traffic.
+
+    Args:
+        champion_uri: The champion's payload-logger output (CloudEvents JSON/JSONL, or batched
+            CSV/Parquet; a file or prefix, local or gs://), requests and responses.
+        shadow_uri: The shadow's logger output (same request ids through the Istio mirror).
+        challenger_url: Without shadow logs: the challenger's base URL to replay requests to.
+        model_name: The challenger's model name (with challenger_url).
+        threshold: P(positive) from which a row's label is positive.
+        min_pairs: Fewest paired requests for a verdict.
+        min_label_agreement: Lowest share of rows with the same label.
+        max_mean_abs_diff: Highest mean |challenger - champion| score.
+        max_p95_abs_diff: Highest 95th percentile of |challenger - champion|.
+        max_latency_ratio: Highest challenger / champion p95 latency.
+        max_requests: Most requests replayed.
+        request_timeout_s: Timeout of one replayed request.
+        max_seconds: Longest replay.
+
+    Returns:
+        result: Every number and check (JSON).
+        report: The comparison for the UI (Markdown).
+        metrics: shadow_passed, paired_requests, label_agreement, score differences.
+        passed: True when every bound holds.
+    """
+    from components.shadow.executor import run_component
+
+    run_component(
+        champion_uri=champion_uri,
+        shadow_uri=shadow_uri,
+        challenger_url=challenger_url,
+        model_name=model_name,
+        threshold=threshold,
+        min_pairs=min_pairs,
+        min_label_agreement=min_label_agreement,
+        max_mean_abs_diff=max_mean_abs_diff,
+        max_p95_abs_diff=max_p95_abs_diff,
+        max_latency_ratio=max_latency_ratio,
+        max_requests=max_requests,
+        request_timeout_s=request_timeout_s,
+        max_seconds=max_seconds,
+        result_artifact=result,
+        report_md=report,
+        metrics=metrics,
+        passed_path=passed,
+    )

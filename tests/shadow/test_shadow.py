@@ -1,0 +1,141 @@
+"""Shadow comparison on logged CloudEvents in KServe's logger format (request and response
+events sharing the request id, structured mode, the logger's extensions), written here from
+real Telco rows scored by real bundles: the same model agrees, a different one fails; and a
+replay to a real local challenger server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from kfp import dsl
+
+from components._shared.bundle import json_record, load_bundle
+from components.drift.current import REQUEST_EVENT, RESPONSE_EVENT
+from components.shadow import executor
+from components.shadow.executor import ShadowConfig
+from tests.rollout.conftest import Starter, Telco
+
+ROWS_PER_REQUEST = 2
+REQUESTS = 120
+
+
+def _event(request_id: str, kind: str, data: dict, second: int, service: str) -> dict[str, Any]:
+    """One CloudEvent as KServe's logger stores it (pkg/logger/worker.go: id, type, source,
+    time, data; extensions inferenceservicename, namespace, component, endpoint)."""
+    return {
+        "specversion": "1.0",
+        "id": request_id,
+        "type": kind,
+        "source": "http://localhost:9081/",
+        "time": f"2026-03-01T10:00:{second:02d}.{'1' if kind == RESPONSE_EVENT else '0'}00Z",
+        "datacontenttype": "application/json",
+        "inferenceservicename": service,
+        "namespace": "ml",
+        "component": "predictor",
+        "endpoint": "",
+        "data": data,
+    }
+
+
+def write_logs(folder: Path, bundle_dir: Path, telco: Telco, service: str) -> Path:
+    """The logger output of ``service`` answering Telco test rows with ``bundle_dir``'s model
+    (V1 requests; the runtime's V1 response body)."""
+    bundle = load_bundle(str(bundle_dir))
+    frame = telco.test_rows.head(REQUESTS * ROWS_PER_REQUEST)
+    scores = bundle.predict_proba_frame(frame)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(REQUESTS):
+        part = slice(i * ROWS_PER_REQUEST, (i + 1) * ROWS_PER_REQUEST)
+        records = [
+            json_record(r) for r in frame.iloc[part].drop(columns=["Churn"]).to_dict("records")
+        ]
+        predictions = [
+            {"probability": float(p), "label": "Yes" if p >= 0.5 else "No"} for p in scores[part]
+        ]
+        request_id = f"req-{i:04d}"
+        lines.append(_event(request_id, REQUEST_EVENT, {"instances": records}, i % 60, service))
+        lines.append(
+            _event(request_id, RESPONSE_EVENT, {"predictions": predictions}, i % 60, service)
+        )
+    path = folder / "events-0001.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in lines) + "\n")
+    return folder
+
+
+def _outputs(tmp: Path) -> dict[str, Any]:
+    return {
+        "result_artifact": dsl.Artifact(name="result", uri=str(tmp / "result.json")),
+        "report_md": dsl.Markdown(name="report", uri=str(tmp / "report.md")),
+        "metrics": dsl.Metrics(name="metrics", uri=str(tmp / "metrics")),
+        "passed_path": str(tmp / "passed"),
+    }
+
+
+def test_same_model_in_shadow_agrees_and_passes(telco_bundles: Telco, tmp_path: Path) -> None:
+    champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
+    shadow = write_logs(tmp_path / "shadow", telco_bundles.good, telco_bundles, "churn-shadow")
+    result = executor.run(
+        config=ShadowConfig(str(champion), shadow_uri=str(shadow)), **_outputs(tmp_path)
+    )
+    n = result["numbers"]
+    assert (
+        result["passed"]
+        and n["paired_requests"] == REQUESTS
+        and n["rows"] == REQUESTS * ROWS_PER_REQUEST
+    )
+    assert n["label_agreement"] == 1.0 and n["max_abs_diff"] == 0.0
+    assert n["champion_latency_p95_ms"] == pytest.approx(100.0)  # response event 100 ms later
+    assert (tmp_path / "passed").read_text() == "true"
+    assert "# Shadow comparison: PASS" in (tmp_path / "report.md").read_text()
+
+
+def test_shifted_challenger_in_shadow_fails_naming_the_bounds(
+    telco_bundles: Telco, tmp_path: Path
+) -> None:
+    champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
+    shadow = write_logs(tmp_path / "shadow", telco_bundles.shifted, telco_bundles, "churn-shadow")
+    result = executor.run(
+        config=ShadowConfig(str(champion), shadow_uri=str(shadow)), **_outputs(tmp_path)
+    )
+    failed = {c["name"] for c in result["checks"] if not c["passed"]}
+    assert not result["passed"] and {"mean_abs_diff", "p95_abs_diff"} <= failed
+    assert result["numbers"]["mean_abs_diff"] > 0.05
+    assert (tmp_path / "passed").read_text() == "false"
+    print(
+        json.dumps(
+            {k: result["numbers"][k] for k in ("label_agreement", "mean_abs_diff", "p95_abs_diff")}
+        )
+    )
+
+
+def test_replay_to_a_local_challenger_matches_the_logged_champion(
+    telco_bundles: Telco, start_servers: Starter, tmp_path: Path
+) -> None:
+    champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
+    (challenger,) = start_servers(telco_bundles.good)
+    config = ShadowConfig(
+        str(champion), challenger_url=challenger.url, model_name=challenger.model_name
+    )
+    result = executor.run(config=config, **_outputs(tmp_path))
+    n = result["numbers"]
+    assert result["passed"], result["checks"]
+    assert n["replay"]["replayed"] == REQUESTS and n["replay"]["failed"] == 0
+    assert n["max_abs_diff"] < 1e-9 and n["label_agreement"] == 1.0
+    assert n["challenger_latency_p95_ms"] > 0
+
+
+def test_too_few_pairs_is_a_fail_not_a_pass(telco_bundles: Telco, tmp_path: Path) -> None:
+    champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "events.jsonl").write_text(
+        json.dumps(_event("other", RESPONSE_EVENT, {"predictions": [0.1]}, 0, "x")) + "\n"
+    )
+    result = executor.execute(ShadowConfig(str(champion), shadow_uri=str(shadow)))
+    assert not result["passed"] and result["checks"][0]["name"] == "paired_requests"
+    assert np.isclose(result["numbers"]["paired_requests"], 0)
