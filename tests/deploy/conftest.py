@@ -23,9 +23,7 @@ from kubernetes.client.exceptions import ApiException
 
 from components._shared import keys
 from components._shared.bundle import json_record
-from components.featurize import executor as featurize
-from components.train import executor as train
-from components.validate import executor as validate
+from tests.helpers.spine import telco_spine
 from tests.unit.train.datasets import fast_candidate
 
 
@@ -98,68 +96,10 @@ class Bundles:
 @pytest.fixture(scope="session")
 def bundles(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Bundles:
     """validate -> featurize -> train xgboost (champion) and LightGBM (challenger), fast params."""
-    out = tmp_path_factory.mktemp("deploy_bundles")
-
-    def art(kind: type, name: str) -> Any:
-        return kind(name=name, uri=str(out / name))
-
-    dataset, schema, profile = (
-        art(dsl.Dataset, "dataset"),
-        art(dsl.Artifact, "schema"),
-        art(dsl.Artifact, "profile"),
-    )
-    validate.run(
-        data_uri=str(telco_csv),
-        target="Churn",
-        positive_label="Yes",
-        id_columns=["customerID"],
-        time_column="",
-        expected_schema=None,
-        max_null_fraction=0.5,
-        min_class_count=10,
-        dataset=dataset,
-        schema=schema,
-        profile=profile,
-        report=art(dsl.Markdown, "report"),
-        metrics=art(dsl.Metrics, "validate_metrics"),
-    )
-    featurizer, features, splits = (
-        art(dsl.Artifact, "featurizer"),
-        art(dsl.Dataset, "features"),
-        art(dsl.Dataset, "splits"),
-    )
-    featurize.run(
-        dataset=dataset,
-        schema=schema,
-        valid_fraction=0.2,
-        test_fraction=0.2,
-        seed=7,
-        min_category_count=10,
-        interactions=[],
-        rolling=[],
-        featurizer=featurizer,
-        features=features,
-        splits=splits,
-        summary=art(dsl.Markdown, "summary"),
-    )
-    paths = {}
-    for role, family in (("champion", "xgboost"), ("challenger", "lightgbm")):
-        bundle = art(dsl.Model, f"{role}_bundle")
-        train.run(
-            candidate=fast_candidate(family, name=f"{family}_{role}"),
-            features=features,
-            splits=splits,
-            featurizer=featurizer,
-            schema=schema,
-            profile=profile,
-            seed=7,
-            bundle=bundle,
-            metrics=art(dsl.Metrics, f"{role}_metrics"),
-            roc=art(dsl.ClassificationMetrics, f"{role}_roc"),
-        )
-        paths[role] = Path(bundle.path)
-    test_rows = pd.read_parquet(Path(splits.path) / keys.split_file(keys.TEST))
-    return Bundles(paths["champion"], paths["challenger"], test_rows)
+    spine = telco_spine(telco_csv, tmp_path_factory.mktemp("deploy_bundles"))
+    champion = spine.train(fast_candidate("xgboost", name="xgboost_champion"))
+    challenger = spine.train(fast_candidate("lightgbm", name="lightgbm_challenger"))
+    return Bundles(champion, challenger, spine.test_rows())
 
 
 class RecordingCustomObjectsApi:

@@ -1,9 +1,9 @@
 """Real bundles and real local servers for the closed-loop rollout tests.
 
 The bundles are trained here from the bundled Telco data by the project's executors (validate ->
-featurize -> train), as a pipeline run makes them: a good xgboost model, and a *shifted* one,
-the same family trained with balanced class weights, whose scores sit much higher for the same
-customers (a real served bundle, not a wrapper). Servers are ``python -m serving`` processes
+featurize -> train, tests/helpers/spine.py), as a pipeline run makes them: a good xgboost model,
+and a *shifted* one, the same family trained on shuffled labels, whose scores bunch around the
+base rate instead of spreading (a real served bundle, not a wrapper). Servers are ``python -m serving`` processes
 started with ``components._shared.local_serving`` (as deploy's local target starts them) and
 always stopped in teardown.
 """
@@ -23,9 +23,7 @@ from kfp import dsl
 
 from components._shared import keys, local_serving
 from components._shared.local_serving import LocalServer
-from components.featurize import executor as featurize
-from components.train import executor as train
-from components.validate import executor as validate
+from tests.helpers.spine import telco_spine
 from tests.unit.train.datasets import fast_candidate
 
 MODEL_NAME = "churn"
@@ -45,72 +43,18 @@ class Telco:
 
 @pytest.fixture(scope="session")
 def telco_bundles(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Telco:
-    out = tmp_path_factory.mktemp("rollout_bundles")
-
-    def art(kind: type, name: str) -> dsl.Artifact:
-        return kind(name=name, uri=str(out / name))
-
-    dataset, schema, profile = (
-        art(dsl.Dataset, "dataset"),
-        art(dsl.Artifact, "schema"),
-        art(dsl.Artifact, "profile"),
+    spine = telco_spine(telco_csv, tmp_path_factory.mktemp("rollout_bundles"))
+    good = spine.train(fast_candidate("xgboost", name="xgboost_good"))
+    shifted = spine.train(
+        fast_candidate("xgboost", name="xgboost_shifted"),
+        features=_shuffled_labels(spine.features, spine.out),
     )
-    validate.run(
-        data_uri=str(telco_csv),
-        target="Churn",
-        positive_label="Yes",
-        id_columns=["customerID"],
-        time_column="",
-        expected_schema=None,
-        max_null_fraction=0.5,
-        min_class_count=10,
-        dataset=dataset,
-        schema=schema,
-        profile=profile,
-        report=art(dsl.Markdown, "report"),
-        metrics=art(dsl.Metrics, "validate_metrics"),
-    )
-    featurizer, features, splits = (
-        art(dsl.Artifact, "featurizer"),
-        art(dsl.Dataset, "features"),
-        art(dsl.Dataset, "splits"),
-    )
-    featurize.run(
-        dataset=dataset,
-        schema=schema,
-        valid_fraction=0.2,
-        test_fraction=0.2,
-        seed=7,
-        min_category_count=10,
-        interactions=[],
-        rolling=[],
-        featurizer=featurizer,
-        features=features,
-        splits=splits,
-        summary=art(dsl.Markdown, "summary"),
-    )
-    bundles = {}
-    for name, table in (("good", features), ("shifted", _shuffled_labels(features, out))):
-        bundle = art(dsl.Model, f"bundle_{name}")
-        train.run(
-            candidate=fast_candidate("xgboost", name=f"xgboost_{name}"),
-            features=table,
-            splits=splits,
-            featurizer=featurizer,
-            schema=schema,
-            profile=profile,
-            seed=7,
-            bundle=bundle,
-            metrics=art(dsl.Metrics, f"m_{name}"),
-            roc=art(dsl.ClassificationMetrics, f"roc_{name}"),
-        )
-        bundles[name] = Path(bundle.path)
-    test_rows = pd.read_parquet(Path(splits.path) / keys.split_file(keys.TEST))
-    feedback = out / "feedback.parquet"
+    test_rows = spine.test_rows()
+    feedback = spine.out / "feedback.parquet"
     pd.DataFrame(
         {keys.FEEDBACK_REQUEST_ID: test_rows["customerID"], keys.FEEDBACK_LABEL: test_rows["Churn"]}
     ).to_parquet(feedback)
-    return Telco(splits, bundles["good"], bundles["shifted"], feedback, test_rows)
+    return Telco(spine.splits, good, shifted, feedback, test_rows)
 
 
 def _shuffled_labels(features: dsl.Dataset, out: Path) -> dsl.Dataset:

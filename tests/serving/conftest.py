@@ -20,13 +20,9 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from kfp import dsl
 
-from components._shared import keys
 from components._shared.bundle import Bundle, json_record, load_bundle
-from components.featurize import executor as featurize
-from components.train import executor as train
-from components.validate import executor as validate
+from tests.helpers.spine import telco_spine
 from tests.unit.train.datasets import fast_candidate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,65 +47,9 @@ class Trained:
 @pytest.fixture(scope="session")
 def trained(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """validate -> featurize -> train (xgboost, fast params) on the bundled Telco CSV."""
-    out = tmp_path_factory.mktemp("serving_bundle")
-
-    def art(kind: type, name: str) -> dsl.Artifact:
-        return kind(name=name, uri=str(out / name))
-
-    dataset, schema, profile = (
-        art(dsl.Dataset, "dataset"),
-        art(dsl.Artifact, "schema"),
-        art(dsl.Artifact, "profile"),
-    )
-    validate.run(
-        data_uri=str(telco_csv),
-        target="Churn",
-        positive_label="Yes",
-        id_columns=["customerID"],
-        time_column="",
-        expected_schema=None,
-        max_null_fraction=0.5,
-        min_class_count=10,
-        dataset=dataset,
-        schema=schema,
-        profile=profile,
-        report=art(dsl.Markdown, "report"),
-        metrics=art(dsl.Metrics, "validate_metrics"),
-    )
-    featurizer, features, splits = (
-        art(dsl.Artifact, "featurizer"),
-        art(dsl.Dataset, "features"),
-        art(dsl.Dataset, "splits"),
-    )
-    featurize.run(
-        dataset=dataset,
-        schema=schema,
-        valid_fraction=0.2,
-        test_fraction=0.2,
-        seed=7,
-        min_category_count=10,
-        interactions=[],
-        rolling=[],
-        featurizer=featurizer,
-        features=features,
-        splits=splits,
-        summary=art(dsl.Markdown, "summary"),
-    )
-    bundle = art(dsl.Model, "bundle")
-    train.run(
-        candidate=fast_candidate("xgboost", name="xgboost_serving_test"),
-        features=features,
-        splits=splits,
-        featurizer=featurizer,
-        schema=schema,
-        profile=profile,
-        seed=7,
-        bundle=bundle,
-        metrics=art(dsl.Metrics, "train_metrics"),
-        roc=art(dsl.ClassificationMetrics, "roc"),
-    )
-    test_rows = pd.read_parquet(Path(splits.path) / keys.split_file(keys.TEST))
-    return Trained(Path(bundle.path), load_bundle(bundle.path), test_rows)
+    spine = telco_spine(telco_csv, tmp_path_factory.mktemp("serving_bundle"))
+    path = spine.train(fast_candidate("xgboost", name="xgboost_serving_test"))
+    return Trained(path, load_bundle(str(path)), spine.test_rows())
 
 
 def free_port() -> int:
