@@ -161,7 +161,7 @@ def run(
         n_features=len(names),
         model_info=model.info(),
     )
-    manifest = write_bundle(
+    write_bundle(
         bundle.path,
         family=family,
         model=model,
@@ -209,4 +209,3 @@ def run(
     bundle.metadata[keys.META_CONTENT_SHA256] = sha256_file(Path(bundle.path) / keys.MANIFEST_FILE)
     bundle.metadata[keys.META_ROWS] = len(y_train)
     bundle.metadata[keys.METRIC_AUC] = valid_metrics[keys.METRIC_AUC]
-    del manifest  # written and verified above; nothing else to read from it
