@@ -14,36 +14,21 @@ from components._shared import keys
 from components._shared.bundle import load_bundle
 from components._shared.errors import BundleError, ConfigError, ContractMismatch
 from components.compare import executor
-from components.train import executor as train
-from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco
-
-
-def _train(prepared: Prepared, out: Path, candidate: dict) -> Path:
-    train.run(
-        candidate=candidate,
-        features=dsl.Dataset(name="features", uri=str(prepared.features)),
-        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
-        featurizer=dsl.Artifact(name="featurizer", uri=str(prepared.featurizer)),
-        schema=dsl.Artifact(name="schema", uri=str(prepared.schema)),
-        profile=dsl.Artifact(name="profile", uri=str(prepared.profile)),
-        seed=5,
-        bundle=dsl.Model(name="bundle", uri=str(out)),
-        metrics=dsl.Metrics(name="metrics", uri=str(out) + ".metrics"),
-        roc=dsl.ClassificationMetrics(name="roc", uri=str(out) + ".roc"),
-    )
-    return out
+from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
 
 
 @pytest.fixture(scope="module")
 def bundles(telco_prepared: Prepared, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bundles")
     return {
-        "good": _train(telco_prepared, root / "good", fast_candidate("lightgbm", name="good")),
+        "good": train_bundle(
+            telco_prepared, root / "good", fast_candidate("lightgbm", name="good")
+        ),
         # Heavily regularised: nearly constant predictions, so clearly worse than "good".
-        "weak": _train(
+        "weak": train_bundle(
             telco_prepared, root / "weak", fast_candidate("sklearn_logreg", name="weak", C=1e-5)
         ),
-        "weaker": _train(
+        "weaker": train_bundle(
             telco_prepared,
             root / "weaker",
             fast_candidate("sklearn_rf", name="weaker", n_estimators=2, max_depth=1),
@@ -204,7 +189,7 @@ def test_incompatible_champion_names_the_columns(
         [*schema.columns, ColumnSchema(name="loyalty_score", kind="numeric")]
     )
     old = prepare(tmp_path / "old", frame, schema)
-    champion = _train(
+    champion = train_bundle(
         old, tmp_path / "champion", fast_candidate("sklearn_logreg", name="old_champion")
     )
     with pytest.raises(

@@ -21,8 +21,7 @@ from components._shared import keys
 from components.compare import executor as compare
 from components.gate import executor as gate
 from components.gate.decision import Decision
-from components.train import executor as train
-from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco
+from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
 
 # The slice whose training labels are shuffled for the "better overall, worse on one slice"
 # challenger (and shuffled everywhere else for its champion, an expert of that slice only).
@@ -61,23 +60,6 @@ def relabelled(
         prepared.featurizer_obj,
         prepared.frames,
     )
-
-
-def train_bundle(prepared: Prepared, out: Path, candidate: dict) -> Path:
-    """Train one candidate with the real train executor; return its bundle directory."""
-    train.run(
-        candidate=candidate,
-        features=dsl.Dataset(name="features", uri=str(prepared.features)),
-        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
-        featurizer=dsl.Artifact(name="featurizer", uri=str(prepared.featurizer)),
-        schema=dsl.Artifact(name="schema", uri=str(prepared.schema)),
-        profile=dsl.Artifact(name="profile", uri=str(prepared.profile)),
-        seed=5,
-        bundle=dsl.Model(name="bundle", uri=str(out)),
-        metrics=dsl.Metrics(name="metrics", uri=str(out) + ".metrics"),
-        roc=dsl.ClassificationMetrics(name="roc", uri=str(out) + ".roc"),
-    )
-    return out
 
 
 @pytest.fixture(scope="session")

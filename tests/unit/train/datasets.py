@@ -222,3 +222,24 @@ def fast_candidate(family: str, name: str | None = None, **params: object) -> di
         "family": family,
         "params": {**FAST_PARAMS[family], **params},
     }
+
+
+def train_bundle(prepared: Prepared, out: Path, candidate: dict) -> Path:
+    """Train one candidate on ``prepared`` with the real train executor; its bundle directory."""
+    from kfp import dsl  # tests may import kfp; kept local so the helpers above stay kfp-free
+
+    from components.train import executor as train
+
+    train.run(
+        candidate=candidate,
+        features=dsl.Dataset(name="features", uri=str(prepared.features)),
+        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
+        featurizer=dsl.Artifact(name="featurizer", uri=str(prepared.featurizer)),
+        schema=dsl.Artifact(name="schema", uri=str(prepared.schema)),
+        profile=dsl.Artifact(name="profile", uri=str(prepared.profile)),
+        seed=5,
+        bundle=dsl.Model(name="bundle", uri=str(out)),
+        metrics=dsl.Metrics(name="metrics", uri=str(out) + ".metrics"),
+        roc=dsl.ClassificationMetrics(name="roc", uri=str(out) + ".roc"),
+    )
+    return out
