@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 IMAGE_REGISTRY ?= ghcr.io/kfp-tabular
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' components/__init__.py)
 
-.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile check-compiled bench bench-drift bench-serving images clean
+.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile docs check-compiled bench bench-drift bench-serving images clean
 
 ## install: a .venv with exactly the locked versions (idempotent)
 install: $(STAMP)
@@ -76,6 +76,10 @@ checkov: tools
 ## compile: pipelines/compiled/*.yaml from the pipeline functions
 compile: install
 	$(PY) -m kfp_tabular compile
+
+## docs: each component README's parameter table from its config.py
+docs: install
+	$(PY) -m kfp_tabular docs
 
 check-compiled: install
 	$(PY) -m kfp_tabular compile --check

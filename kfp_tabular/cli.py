@@ -1,6 +1,7 @@
 """``kfp-tabular <command>``: one entry point for the suite's command-line tasks.
 
     kfp-tabular compile [--check]      pipelines/compiled/*.yaml from the pipeline functions
+    kfp-tabular docs [--check]         the component READMEs' parameter tables from config.py
     kfp-tabular run [--preset adult]   train_and_rollout with kfp.local on this machine
     kfp-tabular submit [PIPELINE]      one run on Kubeflow Pipelines (kfp.Client), --wait to follow
     kfp-tabular schedule --cron ...    a recurring run on Kubeflow Pipelines
@@ -24,6 +25,7 @@ from kfp_tabular.errors import EXIT_USAGE
 # compiled file, `schedule` and `--help` do not need.
 COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("compile:main", "compile every pipeline to pipelines/compiled/"),
+    "docs": ("docs:main", "write each component README's parameter table from its config.py"),
     "run": ("local_run:main", "run train_and_rollout locally with kfp.local"),
     "submit": ("submit:main", "create a run on Kubeflow Pipelines; --wait follows it"),
     "schedule": ("schedule:main", "create a recurring (cron) run on Kubeflow Pipelines"),

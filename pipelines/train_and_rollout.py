@@ -12,7 +12,12 @@ replays the test split to them). The compiled YAML is ``compiled/train_and_rollo
 from kfp import dsl
 
 from components.catalog import compare, deploy, featurize, gate, rollout, train, validate
+from components.featurize.config import FeaturizeConfig
 from components.train.matrix import DEFAULT_MODEL_MATRIX
+
+# The defaults of the parameters forwarded to a component are its config's, read here once
+# (tests/test_component_shape.py checks the compiled YAML against every config).
+FEATURIZE = FeaturizeConfig()
 
 PIPELINE_NAME = "train-and-rollout"
 
@@ -31,15 +36,15 @@ def train_and_rollout(
     id_columns: list = [],  # noqa: B006 - KFP reads the default from the signature
     time_column: str = "",
     model_matrix: list = DEFAULT_MODEL_MATRIX,
-    valid_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    seed: int = 42,
+    valid_fraction: float = FEATURIZE.valid_fraction,
+    test_fraction: float = FEATURIZE.test_fraction,
+    seed: int = FEATURIZE.seed,
     primary_metric: str = "auc",
     champion_uri: str = "",
     contract_uri: str = "",
     max_null_fraction: float = 0.5,
     min_class_count: int = 10,
-    min_category_count: int = 10,
+    min_category_count: int = FEATURIZE.min_category_count,
     gate_min_auc: float = 0.75,
     gate_max_log_loss: float = 0.6931,
     gate_min_accuracy: float = 0.0,

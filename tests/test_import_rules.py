@@ -70,7 +70,9 @@ def test_component_imports_kfp_stdlib_and_its_executor_only(path: Path) -> None:
         f"{path.relative_to(ROOT)}: the body must import only {expected}, found {body_imports}"
     )
     calls = [
-        n for n in functions[0].body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+        n
+        for n in functions[0].body
+        if isinstance(n, ast.Expr | ast.Return) and isinstance(n.value, ast.Call)
     ]
     assert len(calls) == 1, "the component body makes one call to its executor"
 

@@ -34,7 +34,7 @@ def featurize(
         test_fraction: Share of rows in the test split (the gate's unbiased judge).
         seed: Seed of the stratified split.
         min_category_count: Categories rarer than this in train go to the unknown bucket.
-        interactions: Named feature interactions, e.g.
+        interactions: Named feature interactions: {name, op, left, right}, e.g.
             ``{"name": "charge_per_month", "op": "ratio", "left": "TotalCharges", "right": "tenure"}``.
         rolling: Rolling aggregates per entity over time windows, e.g.
             ``{"name": "spend_30d", "entity": "id", "time": "ts", "value": "amount", "window": "30D", "agg": "sum"}``.
@@ -45,19 +45,7 @@ def featurize(
         splits: Directory of the raw rows of each split (for slices, serving checks, drift).
         summary: Split sizes, positive rates and features, for the UI.
     """
-    from components.featurize.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.featurize.executor import main
 
-    run(
-        dataset=dataset,
-        schema=schema,
-        valid_fraction=valid_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
-        min_category_count=min_category_count,
-        interactions=list(interactions),
-        rolling=list(rolling),
-        featurizer=featurizer,
-        features=features,
-        splits=splits,
-        summary=summary,
-    )
+    main(arguments)

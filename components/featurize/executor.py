@@ -1,7 +1,8 @@
 """The featurize step: split the typed rows, fit the featurizer on train, write feature tables.
 
-``run`` is what the KFP component calls. It computes everything first and writes the four
-outputs last, each atomically, so a failure leaves no output a later step could read as whole:
+``main`` is what the KFP component calls; ``run(inputs, outputs, config)`` reads the inputs,
+``compute`` does the work without touching artifacts, and ``write`` writes the four outputs last,
+each atomically, so a failure leaves no output a later step could read as whole:
 
 - ``featurizer``: the fitted :class:`~components._shared.featurizer.Featurizer` as JSON (a file);
 - ``features``: ``train/valid/test.parquet``, the feature columns (float64) + ``__label__`` (int8);
@@ -16,6 +17,7 @@ featurizer's scaling statistics still come from train rows only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,89 +32,115 @@ from components._shared.artifacts import (
     set_display_name,
     write_text_atomic,
 )
-from components._shared.errors import ConfigError, DataError, DataReadError, expected_got
+from components._shared.entry import sort_arguments
+from components._shared.errors import ConfigError, DataError, DataReadError
 from components._shared.featurizer import Featurizer
 from components._shared.featurizer.values import DATETIME_PARTS
 from components._shared.schema import Schema
-from components.featurize.split import Split, check_fractions, split_rows
+from components.featurize.config import FeaturizeConfig
+from components.featurize.split import Split, split_rows
 
-__all__ = ["run"]
+__all__ = ["FeaturizeInputs", "FeaturizeOutputs", "Featurized", "compute", "main", "run", "write"]
 
 
-def run(
-    *,
-    dataset: ArtifactLike,
-    schema: ArtifactLike,
-    valid_fraction: float,
-    test_fraction: float,
-    seed: int,
-    min_category_count: int,
-    interactions: list[dict],
-    rolling: list[dict],
-    featurizer: ArtifactLike,
-    features: ArtifactLike,
-    splits: ArtifactLike,
-    summary: ArtifactLike,
-) -> None:
-    """Split ``dataset``, fit the featurizer on train rows, write its JSON and the split tables.
+@dataclass(frozen=True)
+class FeaturizeInputs:
+    """validate's outputs: the typed rows and the data contract."""
 
-    Args:
-        dataset: Typed Parquet rows from validate.
-        schema: Schema JSON from validate.
-        valid_fraction: Share of rows for validation, in (0, 1).
-        test_fraction: Share of rows for the final test, in (0, 1); the two sum below 1.
-        seed: Seed of the stratified shuffle (unused by a time split).
-        min_category_count: Train rows a category needs to get its own one-hot column.
-        interactions: ``{"name", "op", "left", "right"}`` specs (see the featurizer).
-        rolling: ``{"name", "entity", "time", "value", "window", "agg"}`` specs.
-        featurizer, features, splits, summary: The output artifacts.
+    dataset: ArtifactLike
+    schema: ArtifactLike
+
+
+@dataclass(frozen=True)
+class FeaturizeOutputs:
+    """The fitted featurizer, the feature tables, the raw split rows and the summary."""
+
+    featurizer: ArtifactLike
+    features: ArtifactLike
+    splits: ArtifactLike
+    summary: ArtifactLike
+
+
+@dataclass(frozen=True)
+class Featurized:
+    """What featurize computed, before anything is written."""
+
+    contract: Schema
+    split: Split
+    fitted: Featurizer
+    parts: dict[str, pd.DataFrame]  # raw typed rows per split
+    matrices: dict[str, np.ndarray]  # feature matrix per split
+    labels: dict[str, np.ndarray]  # 0/1 label per split
+    unseen: dict[str, dict[str, int]]  # unrecognised values per split and column
+    rows: int
+
+
+def main(arguments: dict[str, Any]) -> None:
+    """The component's entry: its arguments sorted into inputs, outputs and config."""
+    run(*sort_arguments(arguments, FeaturizeInputs, FeaturizeOutputs, FeaturizeConfig))
+
+
+def run(inputs: FeaturizeInputs, outputs: FeaturizeOutputs, config: FeaturizeConfig) -> Featurized:
+    """Split the dataset, fit the featurizer on train rows, write its JSON and the split tables.
 
     Raises:
         ConfigError: a bad parameter, spec or schema, naming it.
         DataError: unreadable data, missing columns, or a split that would be empty.
     """
-    check_fractions(valid_fraction, test_fraction)
-    for name, value in (("interactions", interactions), ("rolling", rolling)):
-        if not isinstance(value, list):
-            raise ConfigError(expected_got(name, "a list of objects", type(value).__name__))
-    contract = _read_schema(schema.path)
-    frame = _read_dataset(dataset.path)
+    result = compute(_read_dataset(inputs.dataset.path), _read_schema(inputs.schema.path), config)
+    write(result, outputs, config)
+    return result
+
+
+def compute(frame: pd.DataFrame, contract: Schema, config: FeaturizeConfig) -> Featurized:
+    """The pure part: split ``frame``, fit the featurizer on train, transform every split."""
     if contract.target not in frame.columns:
         raise DataError(f"target column {contract.target!r} is not in the dataset")
     split = split_rows(
-        frame, contract, valid_fraction=valid_fraction, test_fraction=test_fraction, seed=seed
+        frame,
+        contract,
+        valid_fraction=config.valid_fraction,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
     )
     parts = {name: frame.iloc[split.rows(name)].reset_index(drop=True) for name in keys.SPLITS}
     fitted = Featurizer(
-        min_category_count=min_category_count, interactions=interactions, rolling=rolling
+        min_category_count=config.min_category_count,
+        interactions=config.interactions,
+        rolling=config.rolling,
     ).fit(parts[keys.TRAIN], contract)
-    names = fitted.feature_names_
-    if keys.LABEL_COLUMN in names:
+    if keys.LABEL_COLUMN in fitted.feature_names_:
         raise ConfigError(f"a feature may not be called {keys.LABEL_COLUMN!r} (the label column)")
 
     unseen: dict[str, dict[str, int]] = {name: {} for name in keys.SPLITS}
     matrices = {
         name: fitted.transform_frame(part, unseen=unseen[name]) for name, part in parts.items()
     }
-    if rolling:
+    if config.rolling:
         # Row history across splits: one transform over every row, then sliced.
         everything = fitted.transform_frame(frame)
         matrices = {name: everything[split.rows(name)] for name in keys.SPLITS}
     labels = {name: _labels(part, contract) for name, part in parts.items()}
+    return Featurized(contract, split, fitted, parts, matrices, labels, unseen, len(frame))
 
-    with atomic_dir(features.path) as tmp:
+
+def write(result: Featurized, outputs: FeaturizeOutputs, config: FeaturizeConfig) -> None:
+    """Write the four outputs, each atomically, and describe them for the UI."""
+    names = result.fitted.feature_names_
+    with atomic_dir(outputs.features.path) as tmp:
         for name in keys.SPLITS:
-            table = pd.DataFrame(matrices[name], columns=names)
-            table[keys.LABEL_COLUMN] = labels[name]
+            table = pd.DataFrame(result.matrices[name], columns=names)
+            table[keys.LABEL_COLUMN] = result.labels[name]
             table.to_parquet(tmp / keys.split_file(name), index=False)
-    with atomic_dir(splits.path) as tmp:
+    with atomic_dir(outputs.splits.path) as tmp:
         for name in keys.SPLITS:
-            parts[name].to_parquet(tmp / keys.split_file(name), index=False)
-    write_text_atomic(featurizer.path, fitted.to_json())
-    write_text_atomic(
-        summary.path, render_summary(contract, split, fitted, labels, unseen, seed=seed)
+            result.parts[name].to_parquet(tmp / keys.split_file(name), index=False)
+    write_text_atomic(outputs.featurizer.path, result.fitted.to_json())
+    summary = render_summary(
+        result.contract, result.split, result.fitted, result.labels, result.unseen, seed=config.seed
     )
-    _describe(featurizer, features, splits, summary, fitted, split, len(frame))
+    write_text_atomic(outputs.summary.path, summary)
+    _describe(outputs, result.fitted, result.split, result.rows)
 
 
 def _read_schema(path: str) -> Schema:
@@ -138,16 +166,14 @@ def _labels(part: pd.DataFrame, schema: Schema) -> np.ndarray:
     return (part[schema.target].astype(str) == str(schema.positive_label)).to_numpy(np.int8)
 
 
-def _describe(
-    featurizer: ArtifactLike,
-    features: ArtifactLike,
-    splits: ArtifactLike,
-    summary: ArtifactLike,
-    fitted: Featurizer,
-    split: Split,
-    rows: int,
-) -> None:
+def _describe(outputs: FeaturizeOutputs, fitted: Featurizer, split: Split, rows: int) -> None:
     """Display names and metadata shown in the KFP UI and read by later steps."""
+    featurizer, features, splits, summary = (
+        outputs.featurizer,
+        outputs.features,
+        outputs.splits,
+        outputs.summary,
+    )
     n_features = len(fitted.feature_names_)
     sizes = {
         keys.META_TRAIN_ROWS: int(split.train.size),

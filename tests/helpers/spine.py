@@ -13,6 +13,7 @@ from kfp import dsl
 
 from components._shared import keys
 from components.featurize import executor as featurize
+from components.featurize.config import FeaturizeConfig
 from components.train import executor as train
 from components.validate import executor as validate
 
@@ -84,17 +85,13 @@ def telco_spine(telco_csv: Path, out: Path) -> Spine:
         metrics=spine.artifact(dsl.Metrics, "validate_metrics"),
     )
     featurize.run(
-        dataset=dataset,
-        schema=spine.schema,
-        valid_fraction=0.2,
-        test_fraction=0.2,
-        seed=SEED,
-        min_category_count=10,
-        interactions=[],
-        rolling=[],
-        featurizer=spine.featurizer,
-        features=spine.features,
-        splits=spine.splits,
-        summary=spine.artifact(dsl.Markdown, "summary"),
+        featurize.FeaturizeInputs(dataset=dataset, schema=spine.schema),
+        featurize.FeaturizeOutputs(
+            featurizer=spine.featurizer,
+            features=spine.features,
+            splits=spine.splits,
+            summary=spine.artifact(dsl.Markdown, "summary"),
+        ),
+        FeaturizeConfig(valid_fraction=0.2, test_fraction=0.2, seed=SEED),
     )
     return spine

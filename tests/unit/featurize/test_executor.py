@@ -1,4 +1,4 @@
-"""run(): the featurize step on real Telco files with real KFP artifacts."""
+"""main() and compute(): the featurize step on real Telco files with real KFP artifacts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from components._shared import keys
 from components._shared.errors import ConfigError
 from components._shared.featurizer import Featurizer
 from components._shared.schema import Schema
-from components.featurize.executor import run
+from components.featurize.executor import main
 from tests.unit.featurize.telco import telco_schema
 
 PARAMS: dict[str, Any] = {
@@ -52,7 +52,7 @@ def test_run_writes_featurizer_features_splits_and_summary(
     tmp_path: Path, telco: pd.DataFrame, telco_contract: Schema
 ) -> None:
     outputs = _outputs(tmp_path)
-    run(**_inputs(tmp_path, telco, telco_contract), **PARAMS, **outputs)
+    main({**_inputs(tmp_path, telco, telco_contract), **PARAMS, **outputs})
 
     featurizer = Featurizer.from_json(Path(outputs["featurizer"].path).read_text())
     names = featurizer.feature_names_
@@ -101,7 +101,7 @@ def test_run_by_time_with_interactions_and_rolling(tmp_path: Path, telco: pd.Dat
             | {"value": "MonthlyCharges", "window": "7D", "agg": "mean"}
         ],
     }
-    run(**_inputs(tmp_path, rows, schema), **params, **outputs)
+    main({**_inputs(tmp_path, rows, schema), **params, **outputs})
 
     names = Featurizer.from_json(Path(outputs["featurizer"].path).read_text()).feature_names_
     assert "charge_per_month" in names and "region_mean_charges_7d" in names
@@ -117,8 +117,8 @@ def test_bad_parameter_writes_nothing(
     outputs = _outputs(tmp_path)
     inputs = _inputs(tmp_path, telco.iloc[:200], telco_contract)
     with pytest.raises(ConfigError, match="test_fraction"):
-        run(**inputs, **(PARAMS | {"test_fraction": 1.0}), **outputs)
+        main({**inputs, **PARAMS, "test_fraction": 1.0, **outputs})
     bad_rolling = [{"name": "r", "entity": "gender", "time": "tenure", "value": "tenure"}]
     with pytest.raises(ConfigError, match=r"rolling\[0\] keys"):
-        run(**inputs, **(PARAMS | {"rolling": bad_rolling}), **outputs)
+        main({**inputs, **PARAMS, "rolling": bad_rolling, **outputs})
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
