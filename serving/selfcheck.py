@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from components._shared.bundle import load_bundle
-from serving.codec import OUTPUT_PROBABILITY, dump_json, parse_json, v2_output, v2_request
+from components._shared.oip import OUTPUT_PROBABILITY, v2_output, v2_request
+from serving.codec import dump_json, parse_json
 from serving.scoring import Scorer
 
 MODEL_NAME = "selfcheck"

@@ -104,7 +104,10 @@ def test_executor_has_the_one_contract(name: str) -> None:
     for part in (f"{camel(name)}Inputs", f"{camel(name)}Outputs"):
         assert dataclasses.is_dataclass(getattr(executor, part, None)), f"{name}: no {part}"
     run = inspect.signature(executor.run)
-    assert list(run.parameters) == ["inputs", "outputs", "config"], f"{name}.run{run}"
+    leading = [p.name for p in run.parameters.values() if p.kind is not p.KEYWORD_ONLY]
+    assert leading == ["inputs", "outputs", "config"], f"{name}.run{run}"
+    extras = [p for p in run.parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert all(p.default is not p.empty for p in extras), f"{name}.run{run}: extras need defaults"
     assert list(inspect.signature(executor.main).parameters) == ["arguments"]
 
 

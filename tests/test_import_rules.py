@@ -3,6 +3,8 @@
 - executors and _shared never import kfp;
 - a component.py imports only kfp, the standard library and the image constant at module level,
   and its function body makes one lazy import: its own executor;
+- a component's modules import, of this project, only their own folder, ``components._shared``
+  and the serving modules named for them (the gate's self-check: ``serving.selfcheck``);
 - pipelines import only kfp, the standard library and components;
 - serving never imports kfp or an executor.
 """
@@ -75,6 +77,37 @@ def test_component_imports_kfp_stdlib_and_its_executor_only(path: Path) -> None:
         if isinstance(n, ast.Expr | ast.Return) and isinstance(n.value, ast.Call)
     ]
     assert len(calls) == 1, "the component body makes one call to its executor"
+
+
+# The serving modules a component may use, by component (DESIGN.md: the gate's infra check).
+SERVING_FOR = {"gate": {"serving.selfcheck"}}
+PROJECT = {"components", "serving", "pipelines", "kfp_tabular"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p in python_files("components")
+        if p.parent.parent == ROOT / "components" and p.parent.name != "_shared"
+    ],
+    ids=lambda p: str(p.relative_to(ROOT / "components")),
+)
+def test_component_imports_only_its_folder_shared_and_named_serving(path: Path) -> None:
+    own = path.parent.name
+    allowed_serving = SERVING_FOR.get(own, set())
+    for name, _ in imports(ast.parse(path.read_text())):
+        if top(name) not in PROJECT or name == "components._image":
+            continue
+        ok = (
+            name in ("components", f"components.{own}")  # "components": the version
+            or name.startswith((f"components.{own}.", "components._shared"))
+            or name in allowed_serving
+        )
+        assert ok, (
+            f"{path.relative_to(ROOT)} imports {name}; a component imports only "
+            f"components.{own}, components._shared and {sorted(allowed_serving) or 'no serving'}"
+        )
 
 
 @pytest.mark.parametrize("path", python_files("pipelines"), ids=lambda p: p.name)

@@ -34,7 +34,7 @@ from components._shared.errors import ConfigError, expected_got
 HELP: typing.Final = "help"
 
 
-def param(default: Any = MISSING, help: str = "") -> Any:  # noqa: A002 - argparse's word
+def param(default: Any = MISSING, help: str = "") -> Any:
     """A config field: its default (``MISSING`` for a required one) and its one-line meaning.
 
     A list or dict default is copied for every instance (a dataclass ``default_factory``).
@@ -43,9 +43,7 @@ def param(default: Any = MISSING, help: str = "") -> Any:  # noqa: A002 - argpar
         raise ValueError("param(): every parameter needs a one-line meaning (help)")
     metadata = {HELP: help.strip()}
     if isinstance(default, list | dict):
-        return dataclasses.field(
-            default_factory=lambda: copy.deepcopy(default), metadata=metadata
-        )
+        return dataclasses.field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -168,7 +166,9 @@ def _type_problems(config: ComponentConfig) -> list[str]:
             problems.append(expected_got(parameter.name, "a finite number", repr(value)))
         elif not ok:
             problems.append(
-                expected_got(parameter.name, _TYPE_WORDS[expected], f"{type(value).__name__} {value!r}")
+                expected_got(
+                    parameter.name, _TYPE_WORDS[expected], f"{type(value).__name__} {value!r}"
+                )
             )
     return problems
 

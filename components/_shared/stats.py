@@ -351,3 +351,23 @@ def mcnemar_test(correct_a: np.ndarray, correct_b: np.ndarray) -> McNemarResult:
     statistic = (a_only - b_only) ** 2 / discordant
     p_value = float(sps.binomtest(a_only, discordant, 0.5).pvalue)
     return McNemarResult(a_only, b_only, int(a.size), float(statistic), min(1.0, p_value))
+
+
+def psi(reference_share: np.ndarray, current_share: np.ndarray) -> float:
+    """Population stability index with Evidently's replacement of empty bins.
+
+    An empty bin gets 1e-4, or a millionth of the smallest non-empty share when that is at
+    most 1e-4 (``utils.get_binned_data(feel_zeroes=True)``), so the log stays finite.
+    """
+    ref = _fill_zeros(np.asarray(reference_share, dtype=np.float64))
+    cur = _fill_zeros(np.asarray(current_share, dtype=np.float64))
+    return float(np.sum((ref - cur) * np.log(ref / cur)))
+
+
+def _fill_zeros(share: np.ndarray) -> np.ndarray:
+    share = share.copy()
+    nonzero = share[share != 0]
+    if nonzero.size and nonzero.size < share.size:
+        smallest = float(nonzero.min())
+        share[share == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
+    return share

@@ -40,17 +40,6 @@ class DeployError(KfpTabularError):
     """The cluster refused a document, or an InferenceService did not become ready in time."""
 
 
-def custom_objects_api() -> Any:
-    """A CustomObjectsApi from the in-cluster service account, else the local kube config."""
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.CustomObjectsApi()
-
-
 def _status_code(exc: Exception) -> int | None:
     status = getattr(exc, "status", None)
     return int(status) if isinstance(status, int) else None

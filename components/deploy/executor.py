@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from components._shared import keys
+from components._shared import keys, kubernetes
 from components._shared.artifacts import (
     ArtifactLike,
     markdown_table,
@@ -230,7 +230,9 @@ def run(
         sides = _cluster_sides(spec, documents)
         if spec.target == keys.DEPLOY_TARGET_KUBERNETES:
             api = (
-                custom_objects_api if custom_objects_api is not None else apply.custom_objects_api()
+                custom_objects_api
+                if custom_objects_api is not None
+                else kubernetes.custom_objects_api()
             )
             applied = apply.apply_documents(api, documents)
             if (

@@ -12,7 +12,7 @@ formulas and defaults were read from the installed Evidently source
 | chi-square | ``chisquare`` | p of ``scipy.stats.chisquare(cur, ref * n_cur / n_ref)`` | p < t | 0.05 |
 | two-proportion z | ``z`` | two-sided p of the pooled z statistic | p < t | 0.05 |
 | Jensen-Shannon | ``jensenshannon`` | ``scipy.spatial.distance.jensenshannon`` (natural log), no zero fill | score >= t | 0.1 |
-| PSI | ``psi`` | sum (r - c) ln(r / c), zeros replaced as Evidently does | score >= t | 0.1 |
+| PSI | ``components._shared.stats.psi`` | sum (r - c) ln(r / c), zeros replaced as Evidently does | score >= t | 0.1 |
 
 Evidently's default choice (``registry._get_default_stattest``) is by reference rows (after
 dropping nulls) and the number of distinct values in reference and current together:
@@ -132,26 +132,6 @@ def z_pvalue(reference: np.ndarray, current: np.ndarray) -> float:
 def jensenshannon_distance(reference_share: np.ndarray, current_share: np.ndarray) -> float:
     """Jensen-Shannon distance (natural log) of two share vectors over the same bins."""
     return float(distance.jensenshannon(reference_share, current_share, None))
-
-
-def psi(reference_share: np.ndarray, current_share: np.ndarray) -> float:
-    """Population stability index with Evidently's replacement of empty bins.
-
-    An empty bin gets 1e-4, or a millionth of the smallest non-empty share when that is at
-    most 1e-4 (``utils.get_binned_data(feel_zeroes=True)``), so the log stays finite.
-    """
-    ref = _fill_zeros(np.asarray(reference_share, dtype=np.float64))
-    cur = _fill_zeros(np.asarray(current_share, dtype=np.float64))
-    return float(np.sum((ref - cur) * np.log(ref / cur)))
-
-
-def _fill_zeros(share: np.ndarray) -> np.ndarray:
-    share = share.copy()
-    nonzero = share[share != 0]
-    if nonzero.size and nonzero.size < share.size:
-        smallest = float(nonzero.min())
-        share[share == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
-    return share
 
 
 def sturges_edges(low: float, high: float, rows: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from components._shared import stats as shared_stats
 from components._shared.errors import ConfigError, DataError, expected_got
 from components._shared.profile import OTHER_BUCKET
 from components.drift import stats
@@ -361,7 +362,7 @@ class DriftMonitor:
         if method == stats.JENSENSHANNON:
             return stats.jensenshannon_distance(ref_share, cur_share)
         if method == stats.PSI:
-            return stats.psi(ref_share, cur_share)
+            return shared_stats.psi(ref_share, cur_share)
         raise ConfigError(expected_got("binned drift method", "jensenshannon or psi", repr(method)))
 
 

@@ -26,9 +26,7 @@ class FeaturizeConfig(ComponentConfig):
         10, "Categories rarer than this in train go to the unknown bucket."
     )
     interactions: list = param([], "Named feature interactions: {name, op, left, right}.")
-    rolling: list = param(
-        [], "Rolling aggregates per entity over time windows."
-    )
+    rolling: list = param([], "Rolling aggregates per entity over time windows.")
 
     def problems(self) -> list[str]:
         """Fractions in (0, 1) summing below 1; specs as lists of objects."""

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats as sps
 from scipy.stats import chi2
 
-from components.drift.stats import psi as drift_psi
+from components._shared.stats import psi, row_log_loss
 
 ERROR_RATE: Final = "error_rate"
 LATENCY_P95: Final = "latency_p95"
@@ -250,7 +250,7 @@ def check_psi(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
         )
     starts = merged_bins(s)
     s_bins, c_bins = np.add.reduceat(s, starts), np.add.reduceat(c, starts)
-    value = drift_psi(s_bins / s.sum(), c_bins / c.sum())
+    value = psi(s_bins / s.sum(), c_bins / c.sum())
     # PSI is biased upwards on small windows: for two samples of one distribution,
     # PSI * n_s n_c / (n_s + n_c) is about chi-square with (bins - 1) degrees of freedom. A twin
     # canary seen through 60 scores shows PSI ~ 0.2 by chance alone, so a PSI above the bound
@@ -350,11 +350,6 @@ def required_sample_size(baseline: float, effect: float, alpha: float, power: fl
     return math.ceil((numerator / max(abs(p1 - p2), 1e-9)) ** 2)
 
 
-def _log_loss(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    p = np.clip(scores, 1e-15, 1 - 1e-15)
-    return -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
-
-
 def ab_test(
     stable_labels: np.ndarray,
     stable_scores: np.ndarray,
@@ -394,8 +389,8 @@ def ab_test(
     se = math.sqrt(acc_s * (1 - acc_s) / n_s + acc_c * (1 - acc_c) / n_c)
     ci = (diff - z * se, diff + z * se)
     loss_s, loss_c = (
-        _log_loss(stable_labels, stable_scores),
-        _log_loss(canary_labels, canary_scores),
+        row_log_loss(stable_labels, stable_scores),
+        row_log_loss(canary_labels, canary_scores),
     )
     welch = sps.ttest_ind(loss_c, loss_s, equal_var=False)
     loss_diff = float(loss_c.mean() - loss_s.mean())

@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from components._shared import keys, local_serving
+from components._shared import keys, kubernetes, local_serving
 from components._shared.artifacts import (
     ArtifactLike,
     MetricsLike,
@@ -504,7 +504,7 @@ def execute(
         decision = keys.DECISION_PROMOTE if promoted else keys.DECISION_ROLLBACK
     elif target == keys.DEPLOY_TARGET_KUBERNETES:
         promoted, reasons, action = _kubernetes_rollout(
-            record, config, trail, api if api is not None else patches.custom_objects_api()
+            record, config, trail, api if api is not None else kubernetes.custom_objects_api()
         )
         decision = keys.DECISION_PROMOTE if promoted else keys.DECISION_ROLLBACK
     else:

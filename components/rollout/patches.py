@@ -177,17 +177,6 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
 # --- the thin cluster client -----------------------------------------------------------------
 
 
-def custom_objects_api() -> Any:
-    """A CustomObjectsApi from the in-cluster service account, else the local kube config."""
-    from kubernetes import client, config
-
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        config.load_kube_config()
-    return client.CustomObjectsApi()
-
-
 def read(api: Any, namespace: str, name: str) -> dict[str, Any]:
     """GET the InferenceService (``get`` on inferenceservices)."""
     return dict(api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name))

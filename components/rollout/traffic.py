@@ -22,8 +22,8 @@ import numpy as np
 import orjson
 
 from components._shared.errors import ConfigError, expected_got
+from components._shared.oip import v2_output, v2_request
 from components._shared.schema import Schema
-from serving.codec import v2_output, v2_request
 
 LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 SCORE_OUTPUT: Final = "probability"

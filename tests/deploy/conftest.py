@@ -23,8 +23,7 @@ from kubernetes.client.exceptions import ApiException
 
 from components._shared import keys
 from components._shared.bundle import json_record
-from tests.helpers.spine import telco_spine
-from tests.unit.train.datasets import fast_candidate
+from tests.fixtures.datasets import fast_candidate, telco_spine
 
 
 def write_blessing(directory: Path, *, blessed: bool = True) -> dsl.Artifact:

@@ -25,8 +25,8 @@ from components._shared.local_serving import (
     stop_all,
     stop_server,
 )
+from components._shared.oip import v2_output, v2_request
 from components.deploy import executor
-from serving.codec import v2_output, v2_request
 from tests.deploy.conftest import Bundles, Outputs
 
 

@@ -59,7 +59,7 @@ KINDS = {
 def run_fast(rows: int, chunk_rows: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from components.drift.verdicts import DriftMonitor, DriftSettings
-    from tests.unit.drift.helpers import profile_of
+    from tests.drift.helpers import profile_of
 
     reference, current = make(rows, 1, False), make(rows, 2, True)
     start = time.perf_counter()

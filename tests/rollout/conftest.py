@@ -23,8 +23,7 @@ from kfp import dsl
 
 from components._shared import keys, local_serving
 from components._shared.local_serving import LocalServer
-from tests.helpers.spine import telco_spine
-from tests.unit.train.datasets import fast_candidate
+from tests.fixtures.datasets import fast_candidate, telco_spine
 
 MODEL_NAME = "churn"
 READY_TIMEOUT_S = 60.0

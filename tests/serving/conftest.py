@@ -22,8 +22,7 @@ import pandas as pd
 import pytest
 
 from components._shared.bundle import Bundle, json_record, load_bundle
-from tests.helpers.spine import telco_spine
-from tests.unit.train.datasets import fast_candidate
+from tests.fixtures.datasets import fast_candidate, telco_spine
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "churn"

@@ -51,7 +51,7 @@ def test_unknown_columns_can_be_ignored_by_flag(trained: Trained) -> None:
 
 
 def test_fast_and_thorough_v2_paths_decode_alike(scorer: Scorer, trained: Trained) -> None:
-    from serving.codec import v2_request
+    from components._shared.oip import v2_request
 
     body = v2_request(trained.records(8), trained.bundle.schema)
     fast = scorer.codec.decode_v2(body)

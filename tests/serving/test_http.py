@@ -15,7 +15,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from serving.codec import v2_output, v2_request
+from components._shared.oip import v2_output, v2_request
 from tests.serving.conftest import Runtime, Trained
 
 OIP = Path(__file__).resolve().parents[2] / "components/_shared/crd_schemas/oip"

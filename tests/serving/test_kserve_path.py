@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.codec import v2_output, v2_request
+from components._shared.oip import v2_output, v2_request
 from tests.serving.conftest import Runtime, Trained
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from components._shared.errors import BundleError
-from serving.codec import RequestError, v2_request
+from components._shared.oip import v2_request
+from serving.codec import RequestError
 from serving.selfcheck import predict_via_v1, predict_via_v2
 from tests.serving.conftest import ROOT, Runtime, Trained
 

@@ -13,7 +13,7 @@ from components._shared import io
 from components._shared.errors import DataError
 from components.drift import executor
 from components.drift.current import REQUEST_EVENT, RESPONSE_EVENT
-from tests.unit.drift.conftest import TelcoDrift
+from tests.drift.conftest import TelcoDrift
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -12,7 +12,8 @@ import pytest
 from components._shared.errors import ConfigError, DataError
 from components._shared.featurizer import Featurizer, NotFittedError
 from components._shared.schema import ColumnSchema, Schema
-from tests.unit.featurize.telco import YES_NO
+
+YES_NO = ("Partner", "Dependents", "PhoneService", "PaperlessBilling")  # Telco's Yes/No columns
 
 
 def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from components._shared import keys
 from components._shared.bundle import load_bundle
 from components._shared.errors import BundleError, ConfigError, ContractMismatch
 from components.compare import executor
-from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
+from tests.fixtures.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from components._image import COMPONENT_IMAGE
 from components.drift import cli, executor
 from components.drift.retrain import RetrainError, submit_run
 from kfp_tabular.compile import compile_all
-from tests.unit.drift.conftest import TelcoDrift
+from tests.drift.conftest import TelcoDrift
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class StubKfpApi(BaseHTTPRequestHandler):

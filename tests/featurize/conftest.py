@@ -9,19 +9,25 @@ import pytest
 
 from components._shared.featurizer import Featurizer
 from components._shared.schema import Schema
-from tests.unit.featurize.telco import telco_frame, telco_schema
+from tests.fixtures.datasets import telco as typed_telco
 
 
 @pytest.fixture(scope="session")
-def telco(telco_csv: Path) -> pd.DataFrame:
-    """The Telco rows, typed as validate writes them (read-only: copy before changing)."""
-    return telco_frame(telco_csv)
+def telco_typed(telco_csv: Path) -> tuple[pd.DataFrame, Schema]:
+    """The Telco rows and schema, typed as validate writes them."""
+    return typed_telco(telco_csv)
 
 
 @pytest.fixture(scope="session")
-def telco_contract(telco: pd.DataFrame) -> Schema:
-    """The hand-written Telco schema."""
-    return telco_schema(telco)
+def telco(telco_typed: tuple[pd.DataFrame, Schema]) -> pd.DataFrame:
+    """The typed Telco rows (read-only: copy before changing)."""
+    return telco_typed[0]
+
+
+@pytest.fixture(scope="session")
+def telco_contract(telco_typed: tuple[pd.DataFrame, Schema]) -> Schema:
+    """The Telco schema validate infers."""
+    return telco_typed[1]
 
 
 @pytest.fixture(scope="session")

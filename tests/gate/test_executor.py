@@ -15,16 +15,16 @@ from components._shared import keys
 from components._shared.bundle import load_bundle, sha256_file
 from components._shared.errors import ConfigError
 from components.gate import infra
-from tests.unit.gate.conftest import SLICE, gate_run, run_compare, run_gate
-from tests.unit.train.datasets import Prepared
+from tests.fixtures.datasets import Prepared
+from tests.gate.conftest import SLICE, gate_run, run_compare, run_gate
 
 INTERVAL = r"\d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\]"
 
 
 def test_shuffled_label_challenger_is_refused_naming_the_metric_and_its_interval(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = gate_run(telco_prepared, tmp_path, bundles["shuffled"])
+    run = gate_run(telco_prepared_full, tmp_path, bundles["shuffled"])
     assert not run.blessed and run.decision.verdict == keys.VERDICT_REFUSED
     assert "floor/auc" in run.failed()
     (reason,) = [r for r in run.decision.failed if r.name == keys.METRIC_AUC]
@@ -47,9 +47,9 @@ def test_shuffled_label_challenger_is_refused_naming_the_metric_and_its_interval
 
 
 def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = gate_run(telco_prepared, tmp_path, bundles["good"], bundles["weak"])
+    run = gate_run(telco_prepared_full, tmp_path, bundles["good"], bundles["weak"])
     assert run.blessed and run.decision.verdict == keys.VERDICT_BLESSED, run.decision.summary()
     evidence = run.blessing[keys.BLESSING_EVIDENCE]
     assert evidence["delong"]["difference"] > 0.02 and evidence["delong"]["p_value"] < 1e-3
@@ -89,7 +89,7 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
     record = run.lineage
     assert record[keys.LINEAGE_RUN] == {"name": "test-run", "id": "run-0"}
     assert record[keys.LINEAGE_DATA]["sha256"] == original["training_data"]["source"]["sha256"]
-    split = telco_prepared.splits / keys.split_file(keys.TEST)
+    split = telco_prepared_full.splits / keys.split_file(keys.TEST)
     assert record[keys.LINEAGE_TEST_SPLIT]["sha256"] == sha256_file(split)
     assert record[keys.LINEAGE_TEST_SPLIT]["rows"] == len(pd.read_parquet(split))
     assert [(c["name"], c["role"]) for c in record[keys.LINEAGE_CANDIDATES]] == [
@@ -110,13 +110,13 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
 
 
 def test_equal_challenger_passes_non_inferiority_but_not_a_required_improvement(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
     ranked = run_compare(
-        telco_prepared, tmp_path / "compare", bundles["good"], str(bundles["good"])
+        telco_prepared_full, tmp_path / "compare", bundles["good"], str(bundles["good"])
     )
     args = (
-        telco_prepared.splits,
+        telco_prepared_full.splits,
         Path(ranked["challenger"].path),
         Path(ranked["leaderboard"].path),
     )
@@ -134,14 +134,17 @@ def test_equal_challenger_passes_non_inferiority_but_not_a_required_improvement(
 
 
 def test_better_overall_but_much_worse_on_one_slice_is_refused_naming_the_slice(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
     column, value = SLICE
     ranked = run_compare(
-        telco_prepared, tmp_path / "compare", bundles["slice_blind"], str(bundles["slice_expert"])
+        telco_prepared_full,
+        tmp_path / "compare",
+        bundles["slice_blind"],
+        str(bundles["slice_expert"]),
     )
     args = (
-        telco_prepared.splits,
+        telco_prepared_full.splits,
         Path(ranked["challenger"].path),
         Path(ranked["leaderboard"].path),
     )
@@ -169,11 +172,11 @@ def test_better_overall_but_much_worse_on_one_slice_is_refused_naming_the_slice(
 
 
 def test_first_deployment_is_decided_on_the_floors_alone(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
-    ranked = run_compare(telco_prepared, tmp_path / "compare", bundles["good"])
+    ranked = run_compare(telco_prepared_full, tmp_path / "compare", bundles["good"])
     args = (
-        telco_prepared.splits,
+        telco_prepared_full.splits,
         Path(ranked["challenger"].path),
         Path(ranked["leaderboard"].path),
     )
@@ -190,16 +193,16 @@ def test_first_deployment_is_decided_on_the_floors_alone(
 
 
 def test_tampered_bundle_is_refused_naming_the_file(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
-    ranked = run_compare(telco_prepared, tmp_path / "compare", bundles["good"])
+    ranked = run_compare(telco_prepared_full, tmp_path / "compare", bundles["good"])
     challenger = Path(ranked["challenger"].path)
     model = challenger / keys.MODEL_FILES["lightgbm"]
     data = bytearray(model.read_bytes())
     data[len(data) // 2] ^= 0x01  # one byte changed
     model.write_bytes(bytes(data))
     run = run_gate(
-        telco_prepared.splits, challenger, Path(ranked["leaderboard"].path), tmp_path / "gate"
+        telco_prepared_full.splits, challenger, Path(ranked["leaderboard"].path), tmp_path / "gate"
     )
     assert not run.blessed and run.failed() == ["infra/sha256"]
     (reason,) = run.decision.failed
@@ -210,13 +213,13 @@ def test_tampered_bundle_is_refused_naming_the_file(
 
 
 def test_too_few_test_rows_cannot_decide(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
     splits = tmp_path / "splits"
-    shutil.copytree(telco_prepared.splits, splits)
+    shutil.copytree(telco_prepared_full.splits, splits)
     test = pd.read_parquet(splits / keys.split_file(keys.TEST)).head(80)
     test.to_parquet(splits / keys.split_file(keys.TEST), index=False)
-    few = Prepared(**{**telco_prepared.__dict__, "splits": splits})
+    few = Prepared(**{**telco_prepared_full.__dict__, "splits": splits})
     run = gate_run(few, tmp_path / "run", bundles["good"], bundles["weak"])
     assert not run.blessed and run.decision.verdict == keys.VERDICT_CANNOT_DECIDE
     assert run.failed() == ["sample/test_rows"]
@@ -228,12 +231,12 @@ def test_too_few_test_rows_cannot_decide(
 
 
 def test_serving_and_leaderboard_mismatches_are_infra_failures(
-    telco_prepared: Prepared,
+    telco_prepared_full: Prepared,
     bundles: dict[str, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ranked = run_compare(telco_prepared, tmp_path / "compare", bundles["good"])
+    ranked = run_compare(telco_prepared_full, tmp_path / "compare", bundles["good"])
     board_path = Path(ranked["leaderboard"].path)
     board = json.loads(board_path.read_text())
     board[keys.LEADERBOARD_ROWS][0]["test"]["auc"] += 1e-3
@@ -244,7 +247,7 @@ def test_serving_and_leaderboard_mismatches_are_infra_failures(
 
     monkeypatch.setattr(infra, "serving_paths", lambda: ({"drifting path": drifting}, "test"))
     run = run_gate(
-        telco_prepared.splits, Path(ranked["challenger"].path), board_path, tmp_path / "g"
+        telco_prepared_full.splits, Path(ranked["challenger"].path), board_path, tmp_path / "g"
     )
     assert run.failed() == ["infra/leaderboard", "infra/serving_records"]
     leaderboard, serving = run.decision.failed
@@ -253,11 +256,11 @@ def test_serving_and_leaderboard_mismatches_are_infra_failures(
 
 
 def test_bad_thresholds_and_slice_columns_are_config_errors(
-    telco_prepared: Prepared, bundles: dict[str, Path], tmp_path: Path
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
 ) -> None:
-    ranked = run_compare(telco_prepared, tmp_path / "compare", bundles["weak"])
+    ranked = run_compare(telco_prepared_full, tmp_path / "compare", bundles["weak"])
     args = (
-        telco_prepared.splits,
+        telco_prepared_full.splits,
         Path(ranked["challenger"].path),
         Path(ranked["leaderboard"].path),
     )

@@ -13,7 +13,7 @@ from kfp import dsl
 from components._shared import keys
 from components._shared.errors import ConfigError, DataError
 from components.drift import executor
-from tests.unit.drift.conftest import TelcoDrift
+from tests.drift.conftest import TelcoDrift
 
 
 def _config(telco: TelcoDrift, current: Path | str, **extra: object) -> executor.DriftConfig:

@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from components._shared import families, keys
 from components._shared.errors import BundleError, ConfigError
 from components._shared.families import _sklearn
-from tests.unit.train.datasets import FAST_PARAMS, Prepared, feature_arrays, prepare, telco
+from tests.fixtures.datasets import FAST_PARAMS, Prepared, feature_arrays, prepare, telco
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from components._shared import keys
 from components._shared.bundle import load_bundle, sha256_file
 from components._shared.errors import ConfigError, DataError
 from components.train import executor
-from tests.unit.train.datasets import Prepared, fast_candidate
+from tests.fixtures.datasets import Prepared, fast_candidate
 
 
 def _artifacts(prepared: Prepared, out: Path) -> dict:

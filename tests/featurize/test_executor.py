@@ -15,7 +15,7 @@ from components._shared.errors import ConfigError
 from components._shared.featurizer import Featurizer
 from components._shared.schema import Schema
 from components.featurize.executor import main
-from tests.unit.featurize.telco import telco_schema
+from tests.fixtures.datasets import TELCO, typed
 
 PARAMS: dict[str, Any] = {
     "valid_fraction": 0.15,
@@ -90,7 +90,7 @@ def test_run_by_time_with_interactions_and_rolling(tmp_path: Path, telco: pd.Dat
         np.random.default_rng(1).integers(0, 24 * 365, size=len(rows)), unit="h"
     )
     rows["region"] = np.where(np.arange(len(rows)) % 3 == 0, "north", "south")
-    schema = telco_schema(rows, time_column="signup")
+    rows, schema = typed(rows, TELCO, time_column="signup")
     outputs = _outputs(tmp_path)
     params = PARAMS | {
         "interactions": [

@@ -14,7 +14,7 @@ from components._shared.bundle import copy_with_model_card, load_bundle
 from components._shared.errors import BundleError
 from components.gate import report
 
-GATE = Path(__file__).resolve().parents[3] / "components" / "gate"
+GATE = Path(__file__).resolve().parents[2] / "components" / "gate"
 
 
 def test_complete_model_card_replaces_only_the_gate_section() -> None:

@@ -23,7 +23,7 @@ from components._shared.bundle import (
     write_bundle,
 )
 from components._shared.errors import BundleError
-from tests.unit.train.datasets import FAST_PARAMS, Prepared, feature_arrays, prepare, telco
+from tests.fixtures.datasets import FAST_PARAMS, Prepared, feature_arrays, prepare, telco
 
 METRICS = {keys.METRIC_AUC: 0.84, keys.METRIC_LOG_LOSS: 0.42}
 

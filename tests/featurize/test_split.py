@@ -10,7 +10,7 @@ from components._shared import keys
 from components._shared.errors import ConfigError, DataError
 from components._shared.schema import Schema
 from components.featurize.split import split_rows
-from tests.unit.featurize.telco import telco_schema
+from tests.fixtures.datasets import TELCO, typed
 
 
 def _split(frame: pd.DataFrame, schema: Schema, seed: int = 7, valid: float = 0.15, test=0.15):
@@ -49,7 +49,7 @@ def test_time_split_puts_the_oldest_rows_in_train_and_the_newest_in_test(
     rows["signup"] = pd.Timestamp("2023-01-01") + pd.to_timedelta(
         rng.integers(0, 365 * 24, size=len(rows)), unit="h"
     )
-    schema = telco_schema(rows, time_column="signup")
+    rows, schema = typed(rows, TELCO, time_column="signup")
     split = _split(rows, schema, valid=0.2, test=0.1)
     times = rows["signup"].to_numpy()
 

@@ -21,20 +21,11 @@ from components._shared import keys
 from components.compare import executor as compare
 from components.gate import executor as gate
 from components.gate.decision import Decision
-from tests.unit.train.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
+from tests.fixtures.datasets import Prepared, fast_candidate, train_bundle
 
 # The slice whose training labels are shuffled for the "better overall, worse on one slice"
 # challenger (and shuffled everywhere else for its champion, an expert of that slice only).
 SLICE = ("PaymentMethod", "Electronic check")
-
-
-@pytest.fixture(scope="session")
-def telco_prepared(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Prepared:
-    """All of Telco (7,043 rows; test 1,409 rows, 374 positive) with splits, featurizer,
-    features, schema and profile. The whole table, because a slice check on ~500 test rows has
-    too little power to tell a real slice loss from noise (which is the point of the gate)."""
-    frame, schema = telco(telco_csv)
-    return prepare(tmp_path_factory.mktemp("telco"), frame, schema)
 
 
 def relabelled(
@@ -63,7 +54,9 @@ def relabelled(
 
 
 @pytest.fixture(scope="session")
-def bundles(telco_prepared: Prepared, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def bundles(
+    telco_prepared_full: Prepared, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """good (LightGBM), weak (two depth-1 trees), shuffled (every label permuted),
     slice_blind (LightGBM, labels permuted inside SLICE) and slice_expert (logistic regression,
     labels permuted outside SLICE)."""
@@ -83,16 +76,16 @@ def bundles(telco_prepared: Prepared, tmp_path_factory: pytest.TempPathFactory) 
         return frame[column].astype(str).to_numpy() == value
 
     shuffled = relabelled(
-        telco_prepared, root / "shuffled_data", permuted(lambda f: np.ones(len(f), bool))
+        telco_prepared_full, root / "shuffled_data", permuted(lambda f: np.ones(len(f), bool))
     )
-    blind = relabelled(telco_prepared, root / "blind_data", permuted(inside))
-    expert = relabelled(telco_prepared, root / "expert_data", permuted(lambda f: ~inside(f)))
+    blind = relabelled(telco_prepared_full, root / "blind_data", permuted(inside))
+    expert = relabelled(telco_prepared_full, root / "expert_data", permuted(lambda f: ~inside(f)))
     return {
         "good": train_bundle(
-            telco_prepared, root / "good", fast_candidate("lightgbm", name="good")
+            telco_prepared_full, root / "good", fast_candidate("lightgbm", name="good")
         ),
         "weak": train_bundle(
-            telco_prepared,
+            telco_prepared_full,
             root / "weak",
             fast_candidate("sklearn_rf", name="weak", n_estimators=2, max_depth=1),
         ),

@@ -16,7 +16,7 @@ from components._shared import keys
 from components._shared.profile import compute_profile
 from components._shared.schema import Schema
 from components.train import executor as train
-from tests.unit.train.datasets import fast_candidate, prepare, telco
+from tests.fixtures.datasets import fast_candidate, prepare, telco
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pytest
 
 from components.drift import stats
 from components.drift.verdicts import DriftSettings
-from tests.unit.drift.helpers import KINDS, evidently_scores, fast_verdicts, rng_frame
+from tests.drift.helpers import KINDS, evidently_scores, fast_verdicts, rng_frame
 
 EXACT = 1e-9
 BINNED_TOLERANCE = 0.01
