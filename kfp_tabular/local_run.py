@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -28,6 +29,7 @@ from typing import Any, TextIO
 
 from kfp import local
 
+from components._shared import keys
 from pipelines.train_and_rollout import train_and_rollout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +104,36 @@ class StepClock(io.TextIOBase):
                 self.runs[name] = self.runs.get(name, 0) + 1
 
 
+# Options that set a pipeline parameter: option -> (parameter, type, choices, help). Their
+# defaults are the pipeline's own (read from its signature, which reads the component configs),
+# so a default is written once; an option left out is not passed at all.
+PIPELINE_OPTIONS: dict[str, tuple[str, type, tuple[str, ...] | None, str]] = {
+    "--time-column": ("time_column", str, None, "column that orders rows in time"),
+    "--champion-uri": ("champion_uri", str, None, "bundle now serving, local or gs://"),
+    "--seed": ("seed", int, None, "seed of the split and the learners"),
+    "--deploy-target": (
+        "deploy_target",
+        str,
+        keys.DEPLOY_TARGETS,
+        "render: manifests only; local: serving processes on localhost, rolled out by replaying "
+        "the test split (stop them with `make stop`); kubernetes: apply",
+    ),
+    "--deploy-strategy": ("deploy_strategy", str, keys.DEPLOY_STRATEGIES, "how to deploy"),
+    "--rollout-requests": (
+        "rollout_window_requests",
+        int,
+        None,
+        "canary requests analysed per rollout step",
+    ),
+}
+
+
+def pipeline_defaults() -> dict[str, Any]:
+    """The defaults of ``train_and_rollout``'s parameters, from its signature."""
+    signature = inspect.signature(train_and_rollout.pipeline_func)
+    return {name: p.default for name, p in signature.parameters.items() if p.default is not p.empty}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; a preset fills every data option not given explicitly."""
     parser = argparse.ArgumentParser(
@@ -114,26 +146,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target")
     parser.add_argument("--positive-label")
     parser.add_argument("--id-columns", help="comma-separated identifier columns")
-    parser.add_argument("--time-column", default="")
     parser.add_argument("--matrix", help="JSON file with the model matrix (list of candidates)")
-    parser.add_argument("--champion-uri", default="", help="bundle now serving, local or gs://")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--deploy-target",
-        choices=("render", "local", "kubernetes"),
-        default="render",
-        help="render: manifests only (default); local: serving processes on localhost, rolled "
-        "out by replaying the test split (stop them with `make stop`); kubernetes: apply",
-    )
-    parser.add_argument(
-        "--deploy-strategy", choices=("direct", "canary", "shadow"), default="canary"
-    )
-    parser.add_argument(
-        "--rollout-requests",
-        type=int,
-        default=300,
-        help="canary requests analysed per rollout step",
-    )
+    defaults = pipeline_defaults()
+    for option, (name, kind, choices, help_text) in PIPELINE_OPTIONS.items():
+        parser.add_argument(
+            option,
+            dest=name,
+            type=kind,
+            choices=choices,
+            help=f"{help_text} (default: {defaults[name]!r})",
+        )
     parser.add_argument(
         "--output",
         default=str(ROOT / "local_outputs"),
@@ -171,14 +193,9 @@ def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"--data needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
     if args.id_columns is not None:
         arguments["id_columns"] = [c.strip() for c in args.id_columns.split(",") if c.strip()]
-    arguments.update(
-        time_column=args.time_column,
-        seed=args.seed,
-        champion_uri=args.champion_uri,
-        deploy_target=args.deploy_target,
-        deploy_strategy=args.deploy_strategy,
-        rollout_window_requests=args.rollout_requests,
-    )
+    for name, *_ in PIPELINE_OPTIONS.values():
+        if getattr(args, name) is not None:
+            arguments[name] = getattr(args, name)
     if (matrix := load_matrix(args.matrix)) is not None:
         arguments["model_matrix"] = matrix
     return arguments
@@ -218,69 +235,91 @@ def newest_run_dir(pipeline_root: Path, since: float) -> Path:
 def summary_lines(record: dict[str, Any]) -> list[str]:
     """The short human summary printed at the end of ``make run``."""
     artifacts = record["artifacts"]
-    checked = artifacts.get("validate", {}).get("metrics", {}).get("metadata", {})
-    lines = [
-        f"data        {record['arguments']['data_uri']}",
-        "validate    {rows:,.0f} rows x {columns:.0f} columns checked: {errors:.0f} errors, "
-        "{warnings:.0f} warnings, {coerced_cells:.0f} cells coerced, "
-        "{duplicate_rows:.0f} duplicate rows, positive rate {positive_rate:.1%}".format(**checked)
-        if checked
-        else "validate    (no metrics found)",
-    ]
-    board = record.get("leaderboard") or []
-    metric = record.get("primary_metric", "auc")
-    if board:
-        lines.append(f"leaderboard (ranked by valid {metric}; test is the gate's judge)")
-        lines.append(
-            f"  {'#':>2}  {'candidate':<22} {'family':<15} {'valid':>7} {'test':>7} {'1-row ms':>8}"
-        )
-        for row in board:
-            lines.append(
-                f"  {row.get('rank', '-'):>2}  {row['name']:<22} {row['family']:<15} "
-                f"{row['valid'][metric]:>7.4f} {row['test'][metric]:>7.4f} "
-                f"{row.get('single_row_predict_ms', float('nan')):>8.3f}"
-            )
+    lines = [f"data        {record['arguments']['data_uri']}", _validate_line(artifacts)]
+    lines += _leaderboard_lines(
+        record.get("leaderboard") or [], record.get("primary_metric", "auc")
+    )
     challenger = artifacts.get("compare", {}).get("challenger", {})
     if challenger:
         lines.append(
             f"challenger  {challenger['metadata'].get('candidate', '?')} -> {challenger['uri']}"
         )
-    gate = artifacts.get("gate", {}).get("metrics", {}).get("metadata", {})
-    if gate:
-        metric = "test_auc"
-        interval = (
-            f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
-            if metric + "_low" in gate
-            else ""
-        )
-        lines.append(
-            f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): test AUC "
-            f"{gate.get(metric, float('nan')):.4f}{interval}; reasons in "
-            f"{artifacts['gate'].get('rationale', {}).get('uri', '?')}"
-        )
-    deployed = artifacts.get("deploy", {})
-    if deployed:
-        deployment = deployed.get("deployment", {}).get("metadata", {})
-        where = deployed.get("manifests", {}).get("uri", "?")
-        decision = artifacts.get("rollout", {}).get("trail", {}).get("metadata", {})
-        lines.append(
-            f"deploy      {deployment.get('strategy', '?')} ({deployment.get('target', '?')}, "
-            f"{deployment.get('mode', '?')}): manifests in {where}; "
-            f"rollout decision: {decision.get('decision', '?')}"
-        )
+    lines += _gate_lines(artifacts) + _deploy_lines(artifacts)
     lines.append("artifacts")
     for task, outputs in sorted(artifacts.items()):
         for name, artifact in sorted(outputs.items()):
             lines.append(f"  {task + '.' + name:<32} {artifact['uri']}")
-    seconds = record["seconds"]
+    return lines + _timing_lines(record)
+
+
+def _validate_line(artifacts: dict[str, Any]) -> str:
+    checked = artifacts.get("validate", {}).get("metrics", {}).get("metadata", {})
+    if not checked:
+        return "validate    (no metrics found)"
+    return (
+        "validate    {rows:,.0f} rows x {columns:.0f} columns checked: {errors:.0f} errors, "
+        "{warnings:.0f} warnings, {coerced_cells:.0f} cells coerced, "
+        "{duplicate_rows:.0f} duplicate rows, positive rate {positive_rate:.1%}".format(**checked)
+    )
+
+
+def _leaderboard_lines(board: list[dict[str, Any]], metric: str) -> list[str]:
+    if not board:
+        return []
+    lines = [
+        f"leaderboard (ranked by valid {metric}; test is the gate's judge)",
+        f"  {'#':>2}  {'candidate':<22} {'family':<15} {'valid':>7} {'test':>7} {'1-row ms':>8}",
+    ]
+    for row in board:
+        lines.append(
+            f"  {row.get('rank', '-'):>2}  {row['name']:<22} {row['family']:<15} "
+            f"{row['valid'][metric]:>7.4f} {row['test'][metric]:>7.4f} "
+            f"{row.get('single_row_predict_ms', float('nan')):>8.3f}"
+        )
+    return lines
+
+
+def _gate_lines(artifacts: dict[str, Any]) -> list[str]:
+    gate = artifacts.get("gate", {}).get("metrics", {}).get("metadata", {})
+    if not gate:
+        return []
+    metric = "test_auc"
+    interval = (
+        f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
+        if metric + "_low" in gate
+        else ""
+    )
+    return [
+        f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): test AUC "
+        f"{gate.get(metric, float('nan')):.4f}{interval}; reasons in "
+        f"{artifacts['gate'].get('rationale', {}).get('uri', '?')}"
+    ]
+
+
+def _deploy_lines(artifacts: dict[str, Any]) -> list[str]:
+    deployed = artifacts.get("deploy", {})
+    if not deployed:
+        return []
+    deployment = deployed.get("deployment", {}).get("metadata", {})
+    where = deployed.get("manifests", {}).get("uri", "?")
+    decision = artifacts.get("rollout", {}).get("trail", {}).get("metadata", {})
+    return [
+        f"deploy      {deployment.get('strategy', '?')} ({deployment.get('target', '?')}, "
+        f"{deployment.get('mode', '?')}): manifests in {where}; "
+        f"rollout decision: {decision.get('decision', '?')}"
+    ]
+
+
+def _timing_lines(record: dict[str, Any]) -> list[str]:
     runs = record["step_runs"]
     steps = ", ".join(
         f"{task} {sec:.1f}s" + (f" summed over {runs[task]} tasks" if runs.get(task, 1) > 1 else "")
         for task, sec in record["step_seconds"].items()
     )
-    lines.append(f"wall time   {seconds:.1f}s")
-    lines.append(f"executors   {steps} (each task's Python start-up not included)")
-    return lines
+    return [
+        f"wall time   {record['seconds']:.1f}s",
+        f"executors   {steps} (each task's Python start-up not included)",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     leaderboard = json.loads(Path(leaderboard_uri).read_text()) if leaderboard_uri else {}
     record = {
         "run_dir": str(run_dir),
-        "arguments": arguments,
+        "arguments": {**pipeline_defaults(), **arguments},
         "seconds": seconds,
         "step_seconds": clock.seconds,
         "step_runs": clock.runs,

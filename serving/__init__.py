@@ -3,8 +3,9 @@
 Modules, smallest dependency first:
 
 - :mod:`serving.codec`: V1 and Open Inference Protocol (V2) requests to numpy columns, scores to
-  responses; every client mistake a :class:`~serving.codec.RequestError` naming the field.
-  ``v2_request(records, schema)`` builds a V2 request from raw records.
+  responses (:class:`~serving.codec.Codec`); every client mistake a
+  :class:`~serving.codec.RequestError` naming the field. One module per seam: ``v1``, ``v2``,
+  ``columns`` (numpy columns of a request), ``values`` (one column per schema kind), ``json_io``.
 - :mod:`serving.scoring`: :class:`~serving.scoring.Scorer`, the one request path
   (decode -> the bundle's featurizer -> the booster -> encode).
 - :mod:`serving.selfcheck`: ``predict_via_v2`` / ``predict_via_v1`` run that path without a

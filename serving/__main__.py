@@ -13,8 +13,8 @@ import sys
 
 from components import __version__
 from components._shared.errors import BundleError
+from components._shared.oip import DEFAULT_THRESHOLD
 from serving.app import DEFAULT_MAX_BODY_BYTES
-from serving.codec import DEFAULT_THRESHOLD
 
 DEFAULT_MODEL_DIR = "/mnt/models"
 

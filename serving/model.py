@@ -22,7 +22,8 @@ from kserve.protocol.infer_type import InferRequest
 
 from components._shared import keys
 from components._shared.bundle import load_bundle
-from serving.codec import DEFAULT_THRESHOLD, RequestError
+from components._shared.oip import DEFAULT_THRESHOLD
+from serving.codec import RequestError
 from serving.metrics import ModelMetrics
 from serving.scoring import Scorer
 

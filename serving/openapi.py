@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from serving.codec import (
-    ACCEPTED_DATATYPES,
-    OUTPUTS,
-    V1_CLASS_PROBABILITIES,
-    Codec,
-)
+from components._shared.oip import OUTPUTS, V1_CLASS_PROBABILITIES
+from serving.codec import ACCEPTED_DATATYPES, Codec
 
 _VALUE_SCHEMA: dict[str, dict[str, Any]] = {
     "numeric": {"type": "number", "nullable": True},
@@ -25,6 +21,7 @@ _VALUE_SCHEMA: dict[str, dict[str, Any]] = {
     "datetime": {"type": "string", "nullable": True},
     "identifier": {"nullable": True},
 }
+_READY = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -45,6 +42,43 @@ def _responses(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
 
 def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]:
     """The OpenAPI document of a runtime serving ``codec``'s model as ``model_name``."""
+    model = f"/v2/models/{model_name}"
+    v1 = f"/v1/models/{model_name}"
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": f"kfp-tabular runtime: {model_name}", "version": version},
+        "paths": {
+            "/v2/health/live": _get("liveness", {"type": "object"}),
+            "/v2/health/ready": _get("readiness", _READY),
+            "/v2": _get("server metadata", {"type": "object"}),
+            model: _get("model metadata (inputs from the bundle schema)", _metadata(), 404),
+            f"{model}/ready": _get("model readiness", _READY, 404),
+            f"{model}/infer": _post(
+                "Open Inference Protocol V2 inference", _v2_request(codec), _v2_response()
+            ),
+            v1: _get("V1 model readiness", _READY, 404),
+            f"{v1}:predict": _post("V1 prediction", _v1_request(codec), _v1_response()),
+        },
+    }
+
+
+def _get(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": _responses(ok, *errors)}}
+
+
+def _post(summary: str, request: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {"required": True, **_json(request)},
+            "responses": _responses(ok, 400, 413),
+        }
+    }
+
+
+# --- V1 -------------------------------------------------------------------------------------
+def _v1_request(codec: Codec) -> dict[str, Any]:
+    """``{"instances": [...]}``: instance objects with the model's input columns."""
     columns = {}
     for name in codec.inputs:
         kind = codec.rules[name].kind
@@ -57,7 +91,7 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
         "properties": columns,
         "additionalProperties": False,
     }
-    v1_request = {
+    return {
         "type": "object",
         "required": ["instances"],
         "additionalProperties": False,
@@ -69,35 +103,32 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
             },
         },
     }
-    v1_response = {
+
+
+def _v1_response() -> dict[str, Any]:
+    """``{"predictions": [...]}``."""
+    return {
         "type": "object",
         "required": ["predictions"],
         "properties": {"predictions": {"type": "array", "items": {"type": "object"}}},
     }
-    tensor_inputs = []
-    for name in codec.inputs:
-        kind = codec.rules[name].kind
-        tensor_inputs.append(
-            {
-                "type": "object",
-                "required": ["name", "shape", "datatype", "data"],
-                "additionalProperties": False,
-                "properties": {
-                    "name": {"type": "string", "enum": [name]},
-                    "shape": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
-                    "datatype": {"type": "string", "enum": sorted(ACCEPTED_DATATYPES[kind])},
-                    "data": {"type": "array", "items": _VALUE_SCHEMA[kind]},
-                },
-            }
-        )
-    v2_request = {
+
+
+# --- V2 -------------------------------------------------------------------------------------
+def _v2_request(codec: Codec) -> dict[str, Any]:
+    """An OIP inference request: one tensor per input column, with the datatypes it accepts."""
+    return {
         "type": "object",
         "required": ["inputs"],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string"},
             "parameters": {"type": "object", "properties": {"content_type": {"type": "string"}}},
-            "inputs": {"type": "array", "minItems": 1, "items": {"oneOf": tensor_inputs}},
+            "inputs": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"oneOf": [_v2_input(codec, name) for name in codec.inputs]},
+            },
             "outputs": {
                 "type": "array",
                 "items": {
@@ -108,7 +139,27 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
             },
         },
     }
-    tensor = {
+
+
+def _v2_input(codec: Codec, name: str) -> dict[str, Any]:
+    """The input tensor of column ``name``."""
+    kind = codec.rules[name].kind
+    return {
+        "type": "object",
+        "required": ["name", "shape", "datatype", "data"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "enum": [name]},
+            "shape": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+            "datatype": {"type": "string", "enum": sorted(ACCEPTED_DATATYPES[kind])},
+            "data": {"type": "array", "items": _VALUE_SCHEMA[kind]},
+        },
+    }
+
+
+def _tensor() -> dict[str, Any]:
+    """A tensor's description (metadata), without its data."""
+    return {
         "type": "object",
         "required": ["name", "datatype", "shape"],
         "properties": {
@@ -117,7 +168,12 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
             "shape": {"type": "array", "items": {"type": "integer"}},
         },
     }
-    v2_response = {
+
+
+def _v2_response() -> dict[str, Any]:
+    """An OIP inference response: output tensors with their data."""
+    tensor = _tensor()
+    return {
         "type": "object",
         "required": ["model_name", "outputs"],
         "properties": {
@@ -129,7 +185,12 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
             },
         },
     }
-    metadata = {
+
+
+def _metadata() -> dict[str, Any]:
+    """V2 model metadata: name, platform, and the input and output tensors."""
+    tensor = _tensor()
+    return {
         "type": "object",
         "required": ["name", "platform", "inputs", "outputs"],
         "properties": {
@@ -137,34 +198,5 @@ def build_openapi(codec: Codec, model_name: str, version: str) -> dict[str, Any]
             "platform": {"type": "string"},
             "inputs": {"type": "array", "items": tensor},
             "outputs": {"type": "array", "items": tensor},
-        },
-    }
-    ready = {"type": "object", "properties": {"ready": {"type": "boolean"}}}
-
-    def get(summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
-        return {"get": {"summary": summary, "responses": _responses(ok, *errors)}}
-
-    def post(summary: str, request: dict[str, Any], ok: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "post": {
-                "summary": summary,
-                "requestBody": {"required": True, **_json(request)},
-                "responses": _responses(ok, 400, 413),
-            }
-        }
-
-    model = f"/v2/models/{model_name}"
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": f"kfp-tabular runtime: {model_name}", "version": version},
-        "paths": {
-            "/v2/health/live": get("liveness", {"type": "object"}),
-            "/v2/health/ready": get("readiness", ready),
-            "/v2": get("server metadata", {"type": "object"}),
-            model: get("model metadata (inputs from the bundle schema)", metadata, 404),
-            f"{model}/ready": get("model readiness", ready, 404),
-            f"{model}/infer": post("Open Inference Protocol V2 inference", v2_request, v2_response),
-            f"/v1/models/{model_name}": get("V1 model readiness", ready, 404),
-            f"/v1/models/{model_name}:predict": post("V1 prediction", v1_request, v1_response),
         },
     }

@@ -35,8 +35,9 @@ def _scorer(bundle_dir: str) -> Scorer:
 def predict_via_v2(bundle_dir: str, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """P(positive) of ``records`` through a V2 request with one input per column.
 
-    The request is :func:`serving.codec.v2_request` (datatypes from the bundle schema), encoded to
-    JSON bytes; the response bytes are parsed back and its ``probability`` output returned.
+    The request is :func:`components._shared.oip.v2_request` (datatypes from the bundle schema),
+    encoded to JSON bytes; the response bytes are parsed back and its ``probability`` output
+    returned.
 
     Raises:
         BundleError: the bundle does not verify.

@@ -1,4 +1,4 @@
-"""The import rules of DESIGN.md, enforced on the source (ast), not by convention.
+"""The import rules of docs/DESIGN.md, enforced on the source (ast), not by convention.
 
 - executors and _shared never import kfp;
 - a component.py imports only kfp, the standard library and the image constant at module level,
@@ -79,7 +79,7 @@ def test_component_imports_kfp_stdlib_and_its_executor_only(path: Path) -> None:
     assert len(calls) == 1, "the component body makes one call to its executor"
 
 
-# The serving modules a component may use, by component (DESIGN.md: the gate's infra check).
+# The serving modules a component may use, by component (docs/DESIGN.md: the gate's infra check).
 SERVING_FOR = {"gate": {"serving.selfcheck"}}
 PROJECT = {"components", "serving", "pipelines", "kfp_tabular"}
 

@@ -130,6 +130,21 @@ def start_server(
         fd, log_path = tempfile.mkstemp(prefix=f"serving-{model_name}-{port}-", suffix=".log")
         os.close(fd)
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    process = _spawn(bundle_dir, model_name, port, log_path)
+    server = LocalServer(
+        url=f"http://{HOST}:{port}",
+        pid=process.pid,
+        port=port,
+        model_name=model_name,
+        bundle_dir=str(bundle_dir),
+        log_path=str(log_path),
+    )
+    _wait_ready(server, process, ready_timeout)
+    return server
+
+
+def _spawn(bundle_dir: str, model_name: str, port: int, log_path: str) -> subprocess.Popen[bytes]:
+    """``python -m serving`` for the bundle, detached, its output appended to ``log_path``."""
     command = [
         sys.executable,
         "-m",
@@ -157,29 +172,27 @@ def start_server(
             close_fds=True,
         )
     _CHILDREN[process.pid] = process
-    server = LocalServer(
-        url=f"http://{HOST}:{port}",
-        pid=process.pid,
-        port=port,
-        model_name=model_name,
-        bundle_dir=str(bundle_dir),
-        log_path=str(log_path),
-    )
-    deadline = time.monotonic() + ready_timeout
+    return process
+
+
+def _wait_ready(server: LocalServer, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Return once ``server`` answers ready; stop it and raise with its log tail otherwise."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             _CHILDREN.pop(process.pid, None)
             raise LocalServingError(
-                f"local server for {bundle_dir!r} exited with code {process.returncode} before "
-                f"it was ready; log {log_path}:\n{_log_tail(log_path)}"
+                f"local server for {server.bundle_dir!r} exited with code {process.returncode} "
+                f"before it was ready; log {server.log_path}:\n{_log_tail(server.log_path)}"
             )
         if is_ready(server.url):
-            return server
+            return
         time.sleep(0.2)
     stop_server(server)
     raise LocalServingError(
-        f"local server for {bundle_dir!r} was not ready within {ready_timeout:g}s "
-        f"(GET {server.url}/v2/health/ready); stopped it. Log {log_path}:\n{_log_tail(log_path)}"
+        f"local server for {server.bundle_dir!r} was not ready within {timeout:g}s "
+        f"(GET {server.url}/v2/health/ready); stopped it. "
+        f"Log {server.log_path}:\n{_log_tail(server.log_path)}"
     )
 
 
