@@ -50,8 +50,8 @@ def convert(
 def numeric_block(codec: Codec, raw: Mapping[str, list[Any]]) -> dict[str, np.ndarray] | None:
     """Every numeric column converted in one call when all values are finite numbers.
 
-    None when a value is anything else (null, text, bool, non-finite, a fraction in an
-    integer column): the per-column path then handles it, or names it.
+    None when a value is anything else (null, text, bool, non-finite, an int beyond float64, a
+    fraction in an integer column): the per-column path then handles it, or names it.
     """
     columns: dict[str, np.ndarray] = {}
     if not codec.numeric:
@@ -59,7 +59,10 @@ def numeric_block(codec: Codec, raw: Mapping[str, list[Any]]) -> dict[str, np.nd
     lists = [raw[name] for name in codec.numeric]
     if not set(map(type, chain.from_iterable(lists))) <= _NUMBER_TYPES:
         return None
-    block = np.array(lists, dtype=np.float64)
+    try:
+        block = np.array(lists, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float64 (in-process only: orjson refuses it)
+        return None
     if not np.isfinite(block).all():
         return None
     if codec.integer_rows.size:

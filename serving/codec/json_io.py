@@ -60,5 +60,12 @@ def json_kind(value: Any) -> str:
     """A JSON value's kind for messages: ``list``, ``object``, ``null``, ``string``..."""
     if value is None:
         return "null (absent)"
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
     return names.get(type(value), f"a {type(value).__name__}")

@@ -49,6 +49,7 @@ _DATATYPE_VALUES: Final = {
 }
 _V2_FIELDS: Final = frozenset({"id", "parameters", "inputs", "outputs"})
 _V2_INPUT_FIELDS: Final = frozenset({"name", "shape", "datatype", "data", "parameters"})
+_NOT_A_COLUMN: Final = object()  # no tensor's datatype equals it, null included
 
 
 def decode_v2(codec: Codec, body: Any) -> Decoded:
@@ -104,11 +105,16 @@ def _requested_outputs(outputs: Any) -> tuple[str, ...]:
         )
     names = []
     for k, item in enumerate(outputs):
-        name = item.get("name") if type(item) is dict else None
-        if name not in OUTPUTS:
+        if type(item) is not dict:
+            raise RequestError(
+                expected_got(f"outputs[{k}]", "an object {'name': ...}", json_kind(item))
+            )
+        name = item.get("name")
+        if type(name) is not str or name not in OUTPUTS:
             raise RequestError(
                 expected_got(f"outputs[{k}].name", f"one of {list(OUTPUTS)}", describe(name))
             )
+        json_object(item.get("parameters"), f"outputs[{k}].parameters")
         names.append(name)
     return tuple(dict.fromkeys(names))
 
@@ -133,17 +139,19 @@ def _fast(codec: Codec, inputs: list[Any]) -> tuple[dict[str, np.ndarray], int] 
         data = tensor.get("data")
         shape = tensor.get("shape")
         if (
-            preferred.get(name) != tensor.get("datatype")  # type: ignore[arg-type]
+            type(name) is not str  # a list is unhashable: the thorough path names it
+            or preferred.get(name, _NOT_A_COLUMN) != tensor.get("datatype")
             or name in raw
             or type(data) is not list
             or type(shape) is not list
             or len(shape) != 1
+            or type(shape[0]) is not int  # 2.0 == 2, True == 1: the thorough path refuses them
             or shape[0] != len(data)
             or (n != -1 and n != len(data))
         ):
             return None
         n = len(data)
-        raw[name] = data  # type: ignore[index]
+        raw[name] = data
     if n < 1:
         return None
     for name in codec.integer:  # an INT64 tensor holds ints: 1.0 is for the slow path to refuse
@@ -199,6 +207,7 @@ def _tensor(codec: Codec, j: int, tensor: Any) -> tuple[str, list[Any]]:
     where = f"inputs[{j}]"
     name = _tensor_name(codec, where, tensor)
     where = f"{where} ({name!r})"
+    json_object(tensor.get("parameters"), f"{where}.parameters")
     datatype = tensor["datatype"]
     _check_datatype(codec, where, name, datatype)
     data = _flat_data(where, tensor["shape"], tensor["data"])
@@ -230,17 +239,16 @@ def _tensor_name(codec: Codec, where: str, tensor: Any) -> str:
 
 def _check_datatype(codec: Codec, where: str, name: str, datatype: Any) -> None:
     """The tensor's datatype is a V2 datatype, and one its column's schema kind accepts."""
-    kind = codec.rules[name].kind if name in codec.rules else "identifier"
-    if name in codec.rules and datatype not in ACCEPTED_DATATYPES[kind]:
-        raise RequestError(
-            expected_got(
-                f"{where}.datatype",
-                f"{V2_DATATYPE[kind]} for a {kind} column "
-                f"(or one of {sorted(ACCEPTED_DATATYPES[kind] - {V2_DATATYPE[kind]})})",
-                describe(datatype),
-            )
-        )
-    if datatype not in _DATATYPE_VALUES:
+    text = type(datatype) is str  # an object or a list is no datatype (and unhashable)
+    if name in codec.rules:
+        kind = codec.rules[name].kind
+        if not text or datatype not in ACCEPTED_DATATYPES[kind]:
+            others = sorted(ACCEPTED_DATATYPES[kind] - {V2_DATATYPE[kind]})
+            expected = f"{V2_DATATYPE[kind]} for a {kind} column"
+            if others:
+                expected += f" (or one of {others})"
+            raise RequestError(expected_got(f"{where}.datatype", expected, describe(datatype)))
+    if not text or datatype not in _DATATYPE_VALUES:
         raise RequestError(
             expected_got(
                 f"{where}.datatype", f"one of {sorted(_DATATYPE_VALUES)}", describe(datatype)
