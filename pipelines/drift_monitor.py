@@ -9,6 +9,11 @@ schedule it.
 from kfp import dsl
 
 from components.catalog import drift
+from components.drift.config import DriftConfig
+
+# The defaults of the parameters forwarded to drift are its config's, read here once
+# (tests/test_component_shape.py checks the compiled YAML against every config).
+DRIFT = {parameter.name: parameter.default for parameter in DriftConfig.parameters()}
 
 PIPELINE_NAME = "drift-monitor"
 
@@ -21,22 +26,22 @@ PIPELINE_NAME = "drift-monitor"
 def drift_monitor(
     bundle_uri: str,
     current_uri: str,
-    current_format: str = "auto",
-    window_start: str = "",
-    window_end: str = "",
-    columns: list = [],  # noqa: B006 - KFP reads the default from the signature
-    num_method: str = "",
-    cat_method: str = "",
-    num_threshold: float = 0.0,
-    cat_threshold: float = 0.0,
-    drift_share: float = 0.5,
-    missing_columns: str = "error",
-    sample_rows: int = 2000,
-    reference_data_uri: str = "",
-    max_auc_drop: float = 0.05,
-    kfp_host: str = "",
-    retrain_experiment: str = "drift-retrain",
-    kfp_namespace: str = "",
+    current_format: str = DRIFT["current_format"],
+    window_start: str = DRIFT["window_start"],
+    window_end: str = DRIFT["window_end"],
+    columns: list = DRIFT["columns"],
+    num_method: str = DRIFT["num_method"],
+    cat_method: str = DRIFT["cat_method"],
+    num_threshold: float = DRIFT["num_threshold"],
+    cat_threshold: float = DRIFT["cat_threshold"],
+    drift_share: float = DRIFT["drift_share"],
+    missing_columns: str = DRIFT["missing_columns"],
+    sample_rows: int = DRIFT["sample_rows"],
+    reference_data_uri: str = DRIFT["reference_data_uri"],
+    max_auc_drop: float = DRIFT["max_auc_drop"],
+    kfp_host: str = DRIFT["kfp_host"],
+    retrain_experiment: str = DRIFT["retrain_experiment"],
+    kfp_namespace: str = DRIFT["kfp_namespace"],
 ) -> bool:
     """Run the drift step on one window of current data.
 

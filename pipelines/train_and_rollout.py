@@ -12,12 +12,22 @@ replays the test split to them). The compiled YAML is ``compiled/train_and_rollo
 from kfp import dsl
 
 from components.catalog import compare, deploy, featurize, gate, rollout, train, validate
+from components.compare.config import CompareConfig
+from components.deploy.config import DeployConfig
 from components.featurize.config import FeaturizeConfig
+from components.gate.config import GateConfig
+from components.rollout.config import RolloutConfig
 from components.train.matrix import DEFAULT_MODEL_MATRIX
+from components.validate.config import ValidateConfig
 
-# The defaults of the parameters forwarded to a component are its config's, read here once
-# (tests/test_component_shape.py checks the compiled YAML against every config).
-FEATURIZE = FeaturizeConfig()
+# The default of every parameter forwarded to a component is that component's config default,
+# read here (tests/test_component_shape.py checks the compiled YAML against every config).
+VALIDATE = ValidateConfig.defaults()
+FEATURIZE = FeaturizeConfig.defaults()
+COMPARE = CompareConfig.defaults()
+GATE = GateConfig.defaults()
+DEPLOY = DeployConfig.defaults()
+ROLLOUT = RolloutConfig.defaults()
 
 PIPELINE_NAME = "train-and-rollout"
 
@@ -33,42 +43,42 @@ def train_and_rollout(
     data_uri: str,
     target: str,
     positive_label: str,
-    id_columns: list = [],  # noqa: B006 - KFP reads the default from the signature
-    time_column: str = "",
+    id_columns: list = VALIDATE.id_columns,
+    time_column: str = VALIDATE.time_column,
     model_matrix: list = DEFAULT_MODEL_MATRIX,
     valid_fraction: float = FEATURIZE.valid_fraction,
     test_fraction: float = FEATURIZE.test_fraction,
     seed: int = FEATURIZE.seed,
-    primary_metric: str = "auc",
-    champion_uri: str = "",
-    contract_uri: str = "",
-    max_null_fraction: float = 0.5,
-    min_class_count: int = 10,
+    primary_metric: str = COMPARE.primary_metric,
+    champion_uri: str = COMPARE.champion_uri,
+    contract_uri: str = VALIDATE.expected_schema_uri,
+    max_null_fraction: float = VALIDATE.max_null_fraction,
+    min_class_count: int = VALIDATE.min_class_count,
     min_category_count: int = FEATURIZE.min_category_count,
-    gate_min_auc: float = 0.75,
-    gate_max_log_loss: float = 0.6931,
-    gate_min_accuracy: float = 0.0,
-    gate_auc_margin: float = 0.02,
-    gate_log_loss_margin: float = 0.02,
-    gate_accuracy_margin: float = 0.02,
-    gate_require_improvement: bool = False,
-    gate_min_auc_improvement: float = 0.0,
-    gate_slice_columns: list = [],  # noqa: B006 - KFP reads the default from the signature
-    gate_min_slice_rows: int = 100,
-    gate_max_slice_degradation: float = 0.05,
-    gate_confidence: float = 0.95,
-    gate_bootstrap_resamples: int = 1000,
-    gate_min_test_rows: int = 200,
-    gate_min_class_rows: int = 30,
-    deploy_target: str = "render",
-    deploy_strategy: str = "canary",
-    deploy_mode: str = "Knative",
-    deploy_namespace: str = "kfp-tabular",
-    inference_service_name: str = "kfp-tabular",
-    canary_percent: int = 10,
-    rollout_steps: list = [10, 50, 100],  # noqa: B006 - KFP reads the default from the signature
-    rollout_window_requests: int = 300,
-    prometheus_url: str = "",
+    gate_min_auc: float = GATE.min_auc,
+    gate_max_log_loss: float = GATE.max_log_loss,
+    gate_min_accuracy: float = GATE.min_accuracy,
+    gate_auc_margin: float = GATE.auc_margin,
+    gate_log_loss_margin: float = GATE.log_loss_margin,
+    gate_accuracy_margin: float = GATE.accuracy_margin,
+    gate_require_improvement: bool = GATE.require_improvement,
+    gate_min_auc_improvement: float = GATE.min_auc_improvement,
+    gate_slice_columns: list = GATE.slice_columns,
+    gate_min_slice_rows: int = GATE.min_slice_rows,
+    gate_max_slice_degradation: float = GATE.max_slice_degradation,
+    gate_confidence: float = GATE.confidence,
+    gate_bootstrap_resamples: int = GATE.bootstrap_resamples,
+    gate_min_test_rows: int = GATE.min_test_rows,
+    gate_min_class_rows: int = GATE.min_class_rows,
+    deploy_target: str = DEPLOY.target,
+    deploy_strategy: str = DEPLOY.strategy,
+    deploy_mode: str = DEPLOY.deployment_mode,
+    deploy_namespace: str = DEPLOY.namespace,
+    inference_service_name: str = DEPLOY.inference_service_name,
+    canary_percent: int = DEPLOY.canary_percent,
+    rollout_steps: list = ROLLOUT.steps,
+    rollout_window_requests: int = ROLLOUT.window_requests,
+    prometheus_url: str = ROLLOUT.prometheus_url,
 ):
     """Train and rank a model matrix on a tabular dataset.
 

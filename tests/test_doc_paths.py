@@ -45,6 +45,6 @@ def missing_paths(document: Path) -> list[str]:
 @pytest.mark.parametrize("document", documents(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_cited_path_exists(document: Path) -> None:
     problems = missing_paths(document)
-    assert not problems, f"{document.relative_to(ROOT)} cites paths that do not exist:\n" + "\n".join(
-        problems
+    assert not problems, (
+        f"{document.relative_to(ROOT)} cites paths that do not exist:\n" + "\n".join(problems)
     )

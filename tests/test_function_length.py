@@ -19,9 +19,8 @@ def code_lines(lines: list[str], node: ast.FunctionDef | ast.AsyncFunctionDef) -
     """Lines of ``node`` that hold code: no docstring, comment-only or blank lines."""
     skip: set[int] = set()
     first = node.body[0]
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        if isinstance(first.value.value, str):
-            skip = set(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
+        skip = set(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     count = 0
     for number in range(node.lineno, (node.end_lineno or node.lineno) + 1):
         text = lines[number - 1].strip()

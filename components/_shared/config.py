@@ -27,6 +27,7 @@ import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass
+from types import SimpleNamespace
 from typing import Any, ClassVar, Self
 
 from components._shared.errors import ConfigError, expected_got
@@ -103,6 +104,12 @@ class ComponentConfig:
                 default = f.default_factory()
             found.append(Parameter(f.name, _plain_type(hints[f.name]), default, f.metadata[HELP]))
         return found
+
+    @classmethod
+    def defaults(cls) -> SimpleNamespace:
+        """The declared defaults by name (``GateConfig.defaults().min_auc``); required ones left
+        out. Pipelines read their parameters' defaults from here, so each is written once."""
+        return SimpleNamespace(**{p.name: p.default for p in cls.parameters() if not p.required})
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> Self:
@@ -192,24 +199,29 @@ def add_arguments(
     names: Iterable[str] | None = None,
     *,
     prefix: str = "",
+    aliases: Mapping[str, str] | None = None,
 ) -> None:
     """``--<prefix><name>`` options for config parameters, with the config's default and help.
 
     Lists and dicts are read as JSON (``--columns '["tenure"]'``); booleans as
     ``--name/--no-name``. The parsed value lands in ``dest`` ``<prefix><name>`` with ``-`` as
-    ``_``; :func:`values_from_namespace` collects them back.
+    ``_``; :func:`values_from_namespace` collects them back. ``aliases`` maps a parameter name
+    to a second spelling of its option (``{"bundle_uri": "--bundle"}``), e.g. one a command
+    accepted before it was generated from the config.
     """
     wanted = set(names) if names is not None else None
     for parameter in config.parameters():
         if wanted is not None and parameter.name not in wanted:
             continue
         flag = "--" + (prefix + parameter.name).replace("_", "-")
+        alias = (aliases or {}).get(parameter.name)
+        flags = [flag, alias] if alias else [flag]
         dest = (prefix + parameter.name).replace("-", "_")
         default_words = "" if parameter.required else f" (default: {parameter.default_text()})"
         help_text = parameter.help + default_words
         if parameter.type is bool:
             parser.add_argument(
-                flag,
+                *flags,
                 dest=dest,
                 action=argparse.BooleanOptionalAction,
                 default=parameter.default,
@@ -221,7 +233,7 @@ def add_arguments(
             kwargs["required"] = True
         else:
             kwargs["default"] = parameter.default
-        parser.add_argument(flag, **kwargs)
+        parser.add_argument(*flags, **kwargs)
 
 
 def values_from_namespace(

@@ -47,8 +47,8 @@ def sort_arguments(
         ConfigError: a config value is of the wrong type or out of range, or a name is unknown.
     """
     remaining = dict(arguments)
-    parts = []
-    for part in (inputs, outputs):
-        names = field_names(part)
-        parts.append(part(**{name: remaining.pop(name) for name in names if name in remaining}))
-    return parts[0], parts[1], config.from_parameters(remaining)
+
+    def take(part: type[Any]) -> dict[str, Any]:
+        return {name: remaining.pop(name) for name in field_names(part) if name in remaining}
+
+    return inputs(**take(inputs)), outputs(**take(outputs)), config.from_parameters(remaining)

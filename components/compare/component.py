@@ -37,16 +37,7 @@ def compare(
         leaderboard_html: The leaderboard for the UI (HTML).
         metrics: The challenger's and the champion's primary metric.
     """
-    from components.compare.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.compare.executor import main
 
-    run(
-        candidates=list(candidates),
-        splits=splits,
-        primary_metric=primary_metric,
-        champion_uri=champion_uri,
-        challenger=challenger,
-        leaderboard=leaderboard,
-        leaderboard_md=leaderboard_md,
-        leaderboard_html=leaderboard_html,
-        metrics=metrics,
-    )
+    main(arguments)

@@ -40,15 +40,18 @@ def deploy(
     Args:
         bundle: The gate's blessed bundle (the challenger).
         blessing: The gate's blessing JSON; must say ``blessed: true``.
-        target: ``kubernetes`` (apply with the kubernetes client, wait until ready), ``render``
-            (write the manifests only), or ``local`` (serve the sides on localhost).
-        strategy: ``direct`` (the challenger takes all traffic), ``canary`` (the challenger
-            beside the champion with ``canary_percent`` of traffic) or ``shadow`` (the
+        target: Where to deploy: kubernetes (apply, wait until ready), render (write the
+            manifests only) or local (serve on localhost). ``kubernetes`` applies with the
+            kubernetes client; ``local`` serves each side as a local server.
+        strategy: How the challenger meets traffic: direct, canary or shadow (direct when there
+            is no champion). ``direct``: the challenger takes all traffic; ``canary``: the
+            challenger beside the champion with ``canary_percent`` of traffic; ``shadow``: the
             challenger in its own InferenceService, mirrored ``mirror_percent`` of the
-            champion's traffic by Istio, both with payload loggers). Without a champion
-            (first deployment) canary and shadow deploy direct, and the record says so.
-        deployment_mode: ``Knative`` (canary = ``canaryTrafficPercent``) or ``Standard``
-            (canary = a named ``spec.canary[]`` entry, KServe 0.20+).
+            champion's traffic by Istio, both with payload loggers. Without a champion (first
+            deployment) canary and shadow deploy direct, and the record says so.
+        deployment_mode: KServe deployment mode: Knative or Standard. ``Knative``: canary =
+            ``canaryTrafficPercent``; ``Standard``: canary = a named ``spec.canary[]`` entry
+            (KServe 0.20+).
         namespace: Namespace of the InferenceService(s).
         inference_service_name: Name of the InferenceService (DNS label, at most 40 characters).
         canary_percent: Traffic share of the canary, 1..99.
@@ -57,7 +60,7 @@ def deploy(
         storage_uri: The bundle's URI for KServe's storage initializer; "" = the artifact's URI.
         champion_storage_uri: The champion bundle (the stable side of canary and shadow); "" for
             a first deployment.
-        logger_mode: What the payload logger sends: ``all``, ``request`` or ``response``.
+        logger_mode: What the payload logger sends: all, request or response.
         logger_url: CloudEvents sink of the payload logger ("" = no URL logger).
         logger_storage_path: Blob-storage path of the payload logger ("" = none); needs
             ``logger_storage_key`` and ``logger_storage_parameters``.
@@ -73,30 +76,7 @@ def deploy(
         manifests: Directory of the validated YAML documents, one per file, and ``all.yaml``.
         summary: Markdown for the UI: sides, URLs, cluster status, notes.
     """
-    from components.deploy.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.deploy.executor import main
 
-    run(
-        bundle=bundle,
-        blessing=blessing,
-        deployment=deployment,
-        manifests=manifests,
-        summary=summary,
-        target=target,
-        strategy=strategy,
-        deployment_mode=deployment_mode,
-        namespace=namespace,
-        inference_service_name=inference_service_name,
-        canary_percent=canary_percent,
-        mirror_percent=mirror_percent,
-        service_account=service_account,
-        storage_uri=storage_uri,
-        champion_storage_uri=champion_storage_uri,
-        logger_mode=logger_mode,
-        logger_url=logger_url,
-        logger_storage_path=logger_storage_path,
-        logger_storage_key=logger_storage_key,
-        logger_storage_parameters=dict(logger_storage_parameters),
-        cpu=cpu,
-        memory=memory,
-        ready_timeout_s=ready_timeout_s,
-    )
+    main(arguments)

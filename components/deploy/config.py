@@ -1,13 +1,19 @@
-"""The deploy step's parameters, checked once, each error naming the parameter."""
+"""The deploy step's parameters, checked once, each problem naming the parameter.
+
+:func:`components.deploy.plan.plan` resolves them (the effective strategy, the bundle's URI,
+the payload logger) into the :class:`~components.deploy.plan.DeployPlan` the manifests and the
+local servers are built from.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from components._shared import keys
-from components._shared.errors import ConfigError, expected_got
+from components._shared.config import ComponentConfig, param
+from components._shared.errors import expected_got
 
 # Kubernetes resource quantities as the API server parses them (cpu "500m" / "1", memory "1Gi").
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
@@ -17,196 +23,133 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # DNS label for those suffixes.
 MAX_NAME_LENGTH: Final = 40
 LOGGER_MODES: Final = ("all", "request", "response")
-DEFAULT_SERVICE_ACCOUNT: Final = "kfp-tabular-serving"
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(expected_got(f"deploy: {name}", f"one of {list(allowed)}", repr(value)))
-    return value
-
-
-def _dns_label(name: str, value: str, max_length: int = 63) -> str:
-    if not _DNS_LABEL.match(value) or len(value) > max_length:
-        raise ConfigError(
-            expected_got(
-                f"deploy: {name}",
-                f"a DNS-1123 label (lower case letters, digits, '-'; at most {max_length} "
-                "characters)",
-                repr(value),
-            )
-        )
-    return value
-
-
-def _quantity(name: str, value: str) -> str:
-    if not isinstance(value, str) or not _QUANTITY.match(value):
-        raise ConfigError(
-            expected_got(
-                f"deploy: {name}",
-                'a Kubernetes quantity string such as "1", "500m" or "1Gi"',
-                repr(value),
-            )
-        )
-    return value
 
 
 @dataclass(frozen=True)
-class LoggerSpec:
-    """KServe payload logger: a CloudEvents sink URL and/or blob storage, and what to log."""
+class DeployConfig(ComponentConfig):
+    """Where and how the blessed bundle is deployed."""
 
-    mode: str = "all"
-    url: str = ""
-    storage_path: str = ""
-    storage_key: str = ""
-    storage_parameters: dict[str, str] = field(default_factory=dict)
+    component = "deploy"
 
-    @property
-    def configured(self) -> bool:
-        """Whether any sink is configured (url or storage)."""
-        return bool(self.url or self.storage_path)
-
-    def to_manifest(self) -> dict[str, Any]:
-        """The ``logger`` field of a predictor (KSERVE_FACTS section 5: mode is always set)."""
-        out: dict[str, Any] = {"mode": self.mode}
-        if self.url:
-            out["url"] = self.url
-        if self.storage_path:
-            out["storage"] = {
-                "path": self.storage_path,
-                "key": self.storage_key,
-                "parameters": dict(self.storage_parameters),
-            }
-        return out
-
-
-@dataclass(frozen=True)
-class DeploySpec:
-    """Everything the manifests and the local servers are built from."""
-
-    target: str
-    strategy: str
-    requested_strategy: str
-    mode: str
-    namespace: str
-    name: str
-    storage_uri: str
-    champion_storage_uri: str
-    canary_percent: int
-    mirror_percent: float
-    service_account: str
-    cpu: str
-    memory: str
-    logger: LoggerSpec
-    ready_timeout_s: float
-    notes: tuple[str, ...] = ()
-
-    @property
-    def shadow_name(self) -> str:
-        """The challenger's own InferenceService in shadow mode."""
-        return f"{self.name}-shadow"
-
-
-def build_spec(
-    *,
-    target: str,
-    strategy: str,
-    deployment_mode: str,
-    namespace: str,
-    name: str,
-    storage_uri: str,
-    champion_storage_uri: str,
-    canary_percent: int,
-    mirror_percent: float,
-    service_account: str,
-    cpu: str,
-    memory: str,
-    logger_mode: str,
-    logger_url: str,
-    logger_storage_path: str,
-    logger_storage_key: str,
-    logger_storage_parameters: dict[str, Any] | None,
-    ready_timeout_s: float,
-) -> DeploySpec:
-    """Check every parameter and resolve the effective strategy.
-
-    A canary or shadow needs a champion (the stable side). With none (the first deployment)
-    the strategy becomes ``direct`` and a note says so: KServe itself gives the latest revision
-    100% on a first Knative deploy, so nothing else would be meaningful.
-
-    Raises:
-        ConfigError: naming the parameter, what was expected and what came in.
-    """
-    _choice("target", target, keys.DEPLOY_TARGETS)
-    _choice("strategy", strategy, keys.DEPLOY_STRATEGIES)
-    _choice("deployment_mode", deployment_mode, keys.DEPLOY_MODES)
-    _dns_label("namespace", namespace)
-    _dns_label("inference_service_name", name, MAX_NAME_LENGTH)
-    _dns_label("service_account", service_account, 253)
-    _quantity("cpu", cpu)
-    _quantity("memory", memory)
-    _choice("logger_mode", logger_mode, LOGGER_MODES)
-    if not storage_uri:
-        raise ConfigError("deploy: storage_uri: expected the bundle's URI, got an empty string")
-    if (
-        isinstance(canary_percent, bool)
-        or not isinstance(canary_percent, int)
-        or not 1 <= canary_percent <= 99
-    ):
-        raise ConfigError(
-            expected_got("deploy: canary_percent", "an integer in 1..99", repr(canary_percent))
-        )
-    if not 0 < float(mirror_percent) <= 100:
-        raise ConfigError(
-            expected_got("deploy: mirror_percent", "a number in (0, 100]", repr(mirror_percent))
-        )
-    if ready_timeout_s <= 0:
-        raise ConfigError(
-            expected_got("deploy: ready_timeout_s", "seconds > 0", repr(ready_timeout_s))
-        )
-    parameters = {str(k): str(v) for k, v in (logger_storage_parameters or {}).items()}
-    if logger_storage_path and not (logger_storage_key and parameters):
-        # KServe's webhook rejects a storage logger without all three (KSERVE_FACTS section 5).
-        raise ConfigError(
-            "deploy: logger_storage_path is set, so logger_storage_key and "
-            "logger_storage_parameters are required too (KServe rejects a storage logger without "
-            f"path, key and parameters); got key={logger_storage_key!r}, parameters={parameters!r}"
-        )
-    logger = LoggerSpec(
-        logger_mode, logger_url, logger_storage_path, logger_storage_key, parameters
+    target: str = param(
+        keys.DEPLOY_TARGET_RENDER,
+        "Where to deploy: kubernetes (apply, wait until ready), render (write the manifests "
+        "only) or local (serve on localhost).",
     )
-    notes: list[str] = []
-    effective = strategy
-    if strategy != keys.DEPLOY_STRATEGY_DIRECT and not champion_storage_uri:
-        effective = keys.DEPLOY_STRATEGY_DIRECT
-        notes.append(
-            f"strategy {strategy} needs a champion (champion_storage_uri) as the stable side; "
-            "none given (first deployment), so the challenger is deployed direct"
-        )
-    if (
-        effective == keys.DEPLOY_STRATEGY_SHADOW
-        and target != keys.DEPLOY_TARGET_LOCAL
-        and not logger.configured
-    ):
-        raise ConfigError(
-            "deploy: strategy shadow compares the two sides' logged responses, so it needs a "
-            "payload logger: set logger_url (a CloudEvents sink) or logger_storage_path"
-        )
-    return DeploySpec(
-        target=target,
-        strategy=effective,
-        requested_strategy=strategy,
-        mode=deployment_mode,
-        namespace=namespace,
-        name=name,
-        storage_uri=storage_uri,
-        champion_storage_uri=champion_storage_uri,
-        canary_percent=int(canary_percent),
-        mirror_percent=float(mirror_percent),
-        service_account=service_account,
-        cpu=cpu,
-        memory=memory,
-        logger=logger,
-        ready_timeout_s=float(ready_timeout_s),
-        notes=tuple(notes),
+    strategy: str = param(
+        keys.DEPLOY_STRATEGY_CANARY,
+        "How the challenger meets traffic: direct, canary or shadow (direct when there is no "
+        "champion).",
+    )
+    deployment_mode: str = param(
+        keys.DEPLOY_MODE_KNATIVE, "KServe deployment mode: Knative or Standard."
+    )
+    namespace: str = param("kfp-tabular", "Namespace of the InferenceService(s).")
+    inference_service_name: str = param(
+        "kfp-tabular", "Name of the InferenceService (DNS label, at most 40 characters)."
+    )
+    canary_percent: int = param(10, "Traffic share of the canary, 1..99.")
+    mirror_percent: float = param(
+        100.0, "Share of the champion's requests mirrored to the shadow, (0, 100]."
+    )
+    service_account: str = param(
+        "kfp-tabular-serving", "Service account of the predictor pods (gs:// credentials)."
+    )
+    storage_uri: str = param(
+        "", "The bundle's URI for KServe's storage initializer; \"\" = the artifact's URI."
+    )
+    champion_storage_uri: str = param(
+        "",
+        'The champion bundle (the stable side of canary and shadow); "" for a first deployment.',
+    )
+    logger_mode: str = param("all", "What the payload logger sends: all, request or response.")
+    logger_url: str = param("", 'CloudEvents sink of the payload logger ("" = no URL logger).')
+    logger_storage_path: str = param("", 'Blob-storage path of the payload logger ("" = none).')
+    logger_storage_key: str = param("", "Key of the storage secret of the payload logger.")
+    logger_storage_parameters: dict = param(
+        {}, "Storage parameters of the payload logger (string values)."
+    )
+    cpu: str = param("1", "CPU of each predictor (requests = limits).")
+    memory: str = param("1Gi", "Memory of each predictor (requests = limits).")
+    ready_timeout_s: float = param(
+        600.0, "Seconds to wait for readiness (kubernetes; local waits at most 120)."
+    )
+
+    def problems(self) -> list[str]:
+        """Every value out of its range, and the combinations KServe would refuse."""
+        found = [
+            _choice("target", self.target, keys.DEPLOY_TARGETS),
+            _choice("strategy", self.strategy, keys.DEPLOY_STRATEGIES),
+            _choice("deployment_mode", self.deployment_mode, keys.DEPLOY_MODES),
+            _dns_label("namespace", self.namespace),
+            _dns_label("inference_service_name", self.inference_service_name, MAX_NAME_LENGTH),
+            _dns_label("service_account", self.service_account, 253),
+            _quantity("cpu", self.cpu),
+            _quantity("memory", self.memory),
+            _choice("logger_mode", self.logger_mode, LOGGER_MODES),
+            *self._number_problems(),
+            self._storage_logger_problem(),
+            self._shadow_logger_problem(),
+        ]
+        return [problem for problem in found if problem]
+
+    def _number_problems(self) -> list[str]:
+        found = []
+        if not 1 <= self.canary_percent <= 99:
+            found.append(
+                expected_got("canary_percent", "an integer in 1..99", repr(self.canary_percent))
+            )
+        if not 0 < self.mirror_percent <= 100:
+            found.append(
+                expected_got("mirror_percent", "a number in (0, 100]", repr(self.mirror_percent))
+            )
+        if self.ready_timeout_s <= 0:
+            found.append(expected_got("ready_timeout_s", "seconds > 0", repr(self.ready_timeout_s)))
+        return found
+
+    def _storage_logger_problem(self) -> str | None:
+        """KServe's webhook rejects a storage logger without path, key and parameters."""
+        parameters = {str(k): str(v) for k, v in self.logger_storage_parameters.items()}
+        if self.logger_storage_path and not (self.logger_storage_key and parameters):
+            return (
+                "logger_storage_path is set, so logger_storage_key and "
+                "logger_storage_parameters are required too (KServe rejects a storage logger "
+                f"without path, key and parameters); got key={self.logger_storage_key!r}, "
+                f"parameters={parameters!r}"
+            )
+        return None
+
+    def _shadow_logger_problem(self) -> str | None:
+        """A shadow on a cluster is judged from both sides' logs: it needs a payload logger."""
+        shadow = self.strategy == keys.DEPLOY_STRATEGY_SHADOW and bool(self.champion_storage_uri)
+        logged = bool(self.logger_url or self.logger_storage_path)
+        if shadow and self.target != keys.DEPLOY_TARGET_LOCAL and not logged:
+            return (
+                "strategy shadow compares the two sides' logged responses, so it needs a "
+                "payload logger: set logger_url (a CloudEvents sink) or logger_storage_path"
+            )
+        return None
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
+    if value in allowed:
+        return None
+    return expected_got(name, f"one of {list(allowed)}", repr(value))
+
+
+def _dns_label(name: str, value: str, max_length: int = 63) -> str | None:
+    if _DNS_LABEL.match(value) and len(value) <= max_length:
+        return None
+    return expected_got(
+        name,
+        f"a DNS-1123 label (lower case letters, digits, '-'; at most {max_length} characters)",
+        repr(value),
+    )
+
+
+def _quantity(name: str, value: str) -> str | None:
+    if _QUANTITY.match(value):
+        return None
+    return expected_got(
+        name, 'a Kubernetes quantity string such as "1", "500m" or "1Gi"', repr(value)
     )

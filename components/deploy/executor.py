@@ -1,21 +1,26 @@
 """Deploy a blessed bundle: render, validate, then apply to KServe, write, or serve locally.
 
 Like TFX's pusher (``CheckBlessing``) it reads the blessing artifact and refuses a bundle that is
-not blessed, whatever branch it runs in. Then, for every target:
+not blessed, whatever branch it runs in. ``main`` is what the KFP component calls;
+``run(inputs, outputs, config)``:
 
-1. the parameters are checked (:mod:`components.deploy.config`);
-2. the manifests are built and validated against the strict CRD schemas
-   (:mod:`components.deploy.render`) and written to the ``manifests`` output: an invalid
+1. reads the blessing (:func:`read_blessing`) and resolves the config into a
+   :class:`~components.deploy.plan.DeployPlan` (the effective strategy, the bundle's URI, the
+   payload logger);
+2. builds the manifests and validates them against the strict CRD schemas
+   (:mod:`components.deploy.render`) and writes them to the ``manifests`` output: an invalid
    document fails the step here, before anything is applied or started;
-3. ``kubernetes``: created or replaced and waited on (:mod:`components.deploy.apply`);
-   ``render``: nothing more; ``local``: the sides run as local servers
-   (:mod:`components.deploy.local`);
-4. the deployment record (JSON) and a Markdown summary are written.
+3. deploys to the target (:func:`deploy_to_target`): ``kubernetes``: created or replaced and
+   waited on (:mod:`components.deploy.apply`); ``render``: nothing more; ``local``: the sides run
+   as local servers (:mod:`components.deploy.local`);
+4. writes the deployment record (JSON, :func:`deployment_record`) and a Markdown summary
+   (:func:`summary_markdown`) (:func:`write`).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +32,53 @@ from components._shared.artifacts import (
     set_display_name,
     write_text_atomic,
 )
+from components._shared.entry import sort_arguments
 from components._shared.errors import DataReadError
 from components.deploy import apply, local, render
-from components.deploy.config import DeploySpec, build_spec
+from components.deploy.config import DeployConfig
+from components.deploy.plan import DeployPlan, plan
+
+__all__ = [
+    "DeployInputs",
+    "DeployOutputs",
+    "Deployed",
+    "NotBlessedError",
+    "deploy_to_target",
+    "deployment_record",
+    "main",
+    "read_blessing",
+    "run",
+    "summary_markdown",
+    "write",
+]
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    """The gate's blessed bundle and its blessing."""
+
+    bundle: ArtifactLike
+    blessing: ArtifactLike
+
+
+@dataclass(frozen=True)
+class DeployOutputs:
+    """The deployment record, the validated manifests and the summary."""
+
+    deployment: ArtifactLike
+    manifests: ArtifactLike
+    summary: ArtifactLike
+
+
+@dataclass
+class Deployed:
+    """What the target did: the sides serving, and on kubernetes what was applied and its status."""
+
+    sides: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    applied: list[dict[str, Any]] | None = None
+    cluster_status: list[dict[str, Any]] | None = None
+    deployed_revision: str | None = None
 
 
 class NotBlessedError(DataReadError):
@@ -55,7 +104,7 @@ def read_blessing(blessing: ArtifactLike) -> dict[str, Any]:
     return verdict
 
 
-def _cluster_sides(spec: DeploySpec, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cluster_sides(resolved: DeployPlan, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Record sides for the kubernetes/render targets: which InferenceService serves what."""
 
     def side(role: str, uri: str, isvc: str, predictor: str | None = None) -> dict[str, Any]:
@@ -70,80 +119,37 @@ def _cluster_sides(spec: DeploySpec, documents: list[dict[str, Any]]) -> list[di
             keys.DEPLOY_SIDE_PREDICTOR_NAME: predictor,
         }
 
-    if spec.strategy == keys.DEPLOY_STRATEGY_DIRECT:
-        return [side(keys.DEPLOY_ROLE_STABLE, spec.storage_uri, spec.name)]
-    if spec.strategy == keys.DEPLOY_STRATEGY_CANARY:
+    champion = resolved.config.champion_storage_uri
+    if resolved.strategy == keys.DEPLOY_STRATEGY_DIRECT:
+        return [side(keys.DEPLOY_ROLE_STABLE, resolved.storage_uri, resolved.name)]
+    if resolved.strategy == keys.DEPLOY_STRATEGY_CANARY:
         canary_name = None
-        if spec.mode == keys.DEPLOY_MODE_STANDARD:
+        if resolved.config.deployment_mode == keys.DEPLOY_MODE_STANDARD:
             canary_name = documents[0]["spec"]["canary"][0]["predictor"]["name"]
         return [
-            side(keys.DEPLOY_ROLE_STABLE, spec.champion_storage_uri, spec.name),
-            side(keys.DEPLOY_ROLE_CANARY, spec.storage_uri, spec.name, canary_name),
+            side(keys.DEPLOY_ROLE_STABLE, champion, resolved.name),
+            side(keys.DEPLOY_ROLE_CANARY, resolved.storage_uri, resolved.name, canary_name),
         ]
     return [
-        side(keys.DEPLOY_ROLE_STABLE, spec.champion_storage_uri, spec.name),
-        side(keys.DEPLOY_ROLE_SHADOW, spec.storage_uri, spec.shadow_name),
+        side(keys.DEPLOY_ROLE_STABLE, champion, resolved.name),
+        side(keys.DEPLOY_ROLE_SHADOW, resolved.storage_uri, resolved.shadow_name),
     ]
 
 
-def _summary_markdown(record: dict[str, Any]) -> str:
-    sides = record[keys.DEPLOY_SIDES]
+def summary_markdown(record: dict[str, Any]) -> str:
+    """The Markdown summary artifact: the sides, the manifests, the cluster status, the notes."""
     lines = [
         f"# deploy: {record[keys.DEPLOY_STRATEGY]} on {record[keys.DEPLOY_TARGET]}",
         "",
-        f"InferenceService `{record[keys.DEPLOY_NAME]}` in namespace "
-        f"`{record[keys.DEPLOY_NAMESPACE]}`, mode **{record[keys.DEPLOY_MODE]}**"
-        + (
-            f", canary {record[keys.DEPLOY_CANARY_PERCENT]}%"
-            if record[keys.DEPLOY_STRATEGY] == keys.DEPLOY_STRATEGY_CANARY
-            else ""
-        )
-        + (
-            f", mirror {record[keys.DEPLOY_MIRROR_PERCENT]:g}%"
-            if record[keys.DEPLOY_STRATEGY] == keys.DEPLOY_STRATEGY_SHADOW
-            else ""
-        )
-        + ".",
+        _headline(record),
         "",
-        markdown_table(
-            ["role", "bundle", "url", "pid", "InferenceService / predictor"],
-            [
-                [
-                    s[keys.DEPLOY_SIDE_ROLE],
-                    f"`{s[keys.DEPLOY_SIDE_BUNDLE_URI]}`",
-                    s.get(keys.DEPLOY_SIDE_URL) or "-",
-                    s.get(keys.DEPLOY_SIDE_PID) or "-",
-                    "/".join(
-                        str(x)
-                        for x in (
-                            s.get(keys.DEPLOY_SIDE_INFERENCE_SERVICE),
-                            s.get(keys.DEPLOY_SIDE_PREDICTOR_NAME),
-                        )
-                        if x
-                    )
-                    or "-",
-                ]
-                for s in sides
-            ],
-        ),
+        _sides_table(record[keys.DEPLOY_SIDES]),
         f"Manifests (validated against the strict CRD schemas): "
         f"{', '.join(f'`{m}`' for m in record[keys.DEPLOY_MANIFESTS])}.",
     ]
     if record.get(keys.DEPLOY_CLUSTER_STATUS):
         lines += ["", "## Cluster status", ""]
-        for status in record[keys.DEPLOY_CLUSTER_STATUS]:
-            lines.append(f"- `{status['name']}` ready={status['ready']} url={status.get('url')}")
-            for t in status.get("traffic") or []:
-                latest = " (latest)" if t.get("latestRevision") else ""
-                tag = f" tag {t['tag']}" if t.get("tag") else ""
-                lines.append(
-                    f"  - revision `{t.get('revisionName')}` {t.get('percent')}%{latest}{tag}"
-                )
-            for c in status.get("canary_statuses") or []:
-                lines.append(
-                    f"  - canary `{c.get('name')}` ready={c.get('ready')} "
-                    f"traffic={c.get('trafficPercent')}%"
-                )
+        lines += _cluster_status_lines(record[keys.DEPLOY_CLUSTER_STATUS])
     if record.get(keys.DEPLOY_NOTES):
         lines += ["", "## Notes", "", *(f"- {n}" for n in record[keys.DEPLOY_NOTES])]
     if record[keys.DEPLOY_TARGET] == keys.DEPLOY_TARGET_LOCAL:
@@ -151,31 +157,74 @@ def _summary_markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _headline(record: dict[str, Any]) -> str:
+    strategy = record[keys.DEPLOY_STRATEGY]
+    return (
+        f"InferenceService `{record[keys.DEPLOY_NAME]}` in namespace "
+        f"`{record[keys.DEPLOY_NAMESPACE]}`, mode **{record[keys.DEPLOY_MODE]}**"
+        + (
+            f", canary {record[keys.DEPLOY_CANARY_PERCENT]}%"
+            if strategy == keys.DEPLOY_STRATEGY_CANARY
+            else ""
+        )
+        + (
+            f", mirror {record[keys.DEPLOY_MIRROR_PERCENT]:g}%"
+            if strategy == keys.DEPLOY_STRATEGY_SHADOW
+            else ""
+        )
+        + "."
+    )
+
+
+def _sides_table(sides: list[dict[str, Any]]) -> str:
+    def where(side: dict[str, Any]) -> str:
+        names = (
+            side.get(keys.DEPLOY_SIDE_INFERENCE_SERVICE),
+            side.get(keys.DEPLOY_SIDE_PREDICTOR_NAME),
+        )
+        return "/".join(str(x) for x in names if x) or "-"
+
+    return markdown_table(
+        ["role", "bundle", "url", "pid", "InferenceService / predictor"],
+        [
+            [
+                s[keys.DEPLOY_SIDE_ROLE],
+                f"`{s[keys.DEPLOY_SIDE_BUNDLE_URI]}`",
+                s.get(keys.DEPLOY_SIDE_URL) or "-",
+                s.get(keys.DEPLOY_SIDE_PID) or "-",
+                where(s),
+            ]
+            for s in sides
+        ],
+    )
+
+
+def _cluster_status_lines(statuses: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for status in statuses:
+        lines.append(f"- `{status['name']}` ready={status['ready']} url={status.get('url')}")
+        for t in status.get("traffic") or []:
+            latest = " (latest)" if t.get("latestRevision") else ""
+            tag = f" tag {t['tag']}" if t.get("tag") else ""
+            lines.append(f"  - revision `{t.get('revisionName')}` {t.get('percent')}%{latest}{tag}")
+        for c in status.get("canary_statuses") or []:
+            lines.append(
+                f"  - canary `{c.get('name')}` ready={c.get('ready')} "
+                f"traffic={c.get('trafficPercent')}%"
+            )
+    return lines
+
+
+def main(arguments: dict[str, Any]) -> None:
+    """The component's entry: its arguments sorted into inputs, outputs and config."""
+    run(*sort_arguments(arguments, DeployInputs, DeployOutputs, DeployConfig))
+
+
 def run(
+    inputs: DeployInputs,
+    outputs: DeployOutputs,
+    config: DeployConfig,
     *,
-    bundle: ArtifactLike,
-    blessing: ArtifactLike,
-    deployment: ArtifactLike,
-    manifests: ArtifactLike,
-    summary: ArtifactLike,
-    target: str = keys.DEPLOY_TARGET_RENDER,
-    strategy: str = keys.DEPLOY_STRATEGY_CANARY,
-    deployment_mode: str = keys.DEPLOY_MODE_KNATIVE,
-    namespace: str = "kfp-tabular",
-    inference_service_name: str = "kfp-tabular",
-    canary_percent: int = 10,
-    mirror_percent: float = 100.0,
-    service_account: str = "kfp-tabular-serving",
-    storage_uri: str = "",
-    champion_storage_uri: str = "",
-    logger_mode: str = "all",
-    logger_url: str = "",
-    logger_storage_path: str = "",
-    logger_storage_key: str = "",
-    logger_storage_parameters: dict[str, Any] | None = None,
-    cpu: str = "1",
-    memory: str = "1Gi",
-    ready_timeout_s: float = 600.0,
     custom_objects_api: Any = None,
     poll_s: float = apply.POLL_INTERVAL_S,
 ) -> dict[str, Any]:
@@ -183,103 +232,119 @@ def run(
 
     ``custom_objects_api`` replaces the kubernetes client (tests pass a recording double);
     ``None`` loads the in-cluster or kube-config credentials when the target is kubernetes.
+    ``poll_s`` is the readiness poll interval.
 
     Raises:
         NotBlessedError: the blessing does not say blessed.
-        ConfigError: a parameter is wrong (named).
+        ConfigError: there is no URI for the bundle.
         ManifestError: a generated manifest fails its schema (document and field named).
         DeployError: the cluster refused a document or it was not ready in time.
         LocalServingError: a local server did not start.
     """
-    verdict = read_blessing(blessing)
-    spec = build_spec(
-        target=target,
-        strategy=strategy,
-        deployment_mode=deployment_mode,
-        namespace=namespace,
-        name=inference_service_name,
-        storage_uri=storage_uri or bundle.uri or bundle.path,
-        champion_storage_uri=champion_storage_uri,
-        canary_percent=canary_percent,
-        mirror_percent=mirror_percent,
-        service_account=service_account,
-        cpu=cpu,
-        memory=memory,
-        logger_mode=logger_mode,
-        logger_url=logger_url,
-        logger_storage_path=logger_storage_path,
-        logger_storage_key=logger_storage_key,
-        logger_storage_parameters=logger_storage_parameters,
-        ready_timeout_s=ready_timeout_s,
+    verdict = read_blessing(inputs.blessing)
+    resolved = plan(config, bundle_uri=inputs.bundle.uri or inputs.bundle.path)
+    documents = render.render(resolved)
+    files = render.write_documents(documents, outputs.manifests.path)
+    deployed = deploy_to_target(
+        resolved,
+        documents,
+        challenger_dir=inputs.bundle.path,
+        work_dir=Path(outputs.deployment.path).parent / "local-servers",
+        custom_objects_api=custom_objects_api,
+        poll_s=poll_s,
     )
-    documents = render.render(spec)
-    files = render.write_documents(documents, manifests.path)
-    notes = list(spec.notes)
-    cluster_status: list[dict[str, Any]] | None = None
-    applied: list[dict[str, Any]] | None = None
-    deployed_revision: str | None = None
+    record = deployment_record(resolved, deployed, files, outputs.manifests.uri, verdict)
+    write(record, outputs, documents=len(documents))
+    return record
 
-    if spec.target == keys.DEPLOY_TARGET_LOCAL:
+
+def deploy_to_target(
+    resolved: DeployPlan,
+    documents: list[dict[str, Any]],
+    *,
+    challenger_dir: str,
+    work_dir: Path,
+    custom_objects_api: Any = None,
+    poll_s: float = apply.POLL_INTERVAL_S,
+) -> Deployed:
+    """Start the local sides, apply to the cluster and wait, or (render) nothing more."""
+    target = resolved.config.target
+    if target == keys.DEPLOY_TARGET_LOCAL:
         sides = local.start_sides(
-            spec,
-            challenger_dir=bundle.path,
-            work_dir=Path(deployment.path).parent / "local-servers",
-            ready_timeout_s=min(spec.ready_timeout_s, 120.0),
+            resolved,
+            challenger_dir=challenger_dir,
+            work_dir=work_dir,
+            ready_timeout_s=min(float(resolved.config.ready_timeout_s), 120.0),
         )
-    else:
-        sides = _cluster_sides(spec, documents)
-        if spec.target == keys.DEPLOY_TARGET_KUBERNETES:
-            api = (
-                custom_objects_api
-                if custom_objects_api is not None
-                else kubernetes.custom_objects_api()
-            )
-            applied = apply.apply_documents(api, documents)
-            if (
-                spec.strategy == keys.DEPLOY_STRATEGY_CANARY
-                and spec.mode == keys.DEPLOY_MODE_KNATIVE
-                and applied[0]["action"] == "created"
-            ):
-                notes.append(
-                    f"InferenceService {spec.name} did not exist: on a first Knative deploy KServe "
-                    "ignores canaryTrafficPercent and the challenger gets 100% (no champion "
-                    "revision to split with)"
-                )
-            cluster_status = apply.wait_ready(
-                api, documents, timeout_s=spec.ready_timeout_s, poll_s=poll_s
-            )
-            main = cluster_status[0]
-            deployed_revision = main.get("latest_ready_revision") or spec.name
-            for side in sides:
-                status = next(
-                    (
-                        s
-                        for s in cluster_status
-                        if s["name"] == side[keys.DEPLOY_SIDE_INFERENCE_SERVICE]
-                    ),
-                    None,
-                )
-                side[keys.DEPLOY_SIDE_URL] = status.get("url") if status else None
-        else:
-            notes.append("render target: manifests written, nothing applied")
+        return Deployed(sides, list(resolved.notes))
+    sides = cluster_sides(resolved, documents)
+    if target == keys.DEPLOY_TARGET_KUBERNETES:
+        api = (
+            custom_objects_api
+            if custom_objects_api is not None
+            else kubernetes.custom_objects_api()
+        )
+        return _apply(resolved, documents, sides, api, poll_s)
+    return Deployed(sides, [*resolved.notes, "render target: manifests written, nothing applied"])
 
-    record: dict[str, Any] = {
+
+def _apply(
+    resolved: DeployPlan,
+    documents: list[dict[str, Any]],
+    sides: list[dict[str, Any]],
+    api: Any,
+    poll_s: float,
+) -> Deployed:
+    """Create or replace the documents, wait until ready, and give each side its URL."""
+    notes = list(resolved.notes)
+    applied = apply.apply_documents(api, documents)
+    if (
+        resolved.strategy == keys.DEPLOY_STRATEGY_CANARY
+        and resolved.config.deployment_mode == keys.DEPLOY_MODE_KNATIVE
+        and applied[0]["action"] == "created"
+    ):
+        notes.append(
+            f"InferenceService {resolved.name} did not exist: on a first Knative deploy KServe "
+            "ignores canaryTrafficPercent and the challenger gets 100% (no champion "
+            "revision to split with)"
+        )
+    cluster_status = apply.wait_ready(
+        api, documents, timeout_s=float(resolved.config.ready_timeout_s), poll_s=poll_s
+    )
+    revision = cluster_status[0].get("latest_ready_revision") or resolved.name
+    by_name = {s["name"]: s for s in cluster_status}
+    for side in sides:
+        status = by_name.get(side[keys.DEPLOY_SIDE_INFERENCE_SERVICE])
+        side[keys.DEPLOY_SIDE_URL] = status.get("url") if status else None
+    return Deployed(sides, notes, applied, cluster_status, revision)
+
+
+def deployment_record(
+    resolved: DeployPlan,
+    deployed: Deployed,
+    files: list[str],
+    manifests_uri: str,
+    verdict: dict[str, Any],
+) -> dict[str, Any]:
+    """The deployment record (README.md, ``record_format: kfp-tabular-deployment/1``)."""
+    config = resolved.config
+    return {
         keys.DEPLOY_RECORD_FORMAT: keys.DEPLOY_RECORD_FORMAT_VERSION,
-        keys.DEPLOY_TARGET: spec.target,
-        keys.DEPLOY_STRATEGY: spec.strategy,
-        keys.DEPLOY_REQUESTED_STRATEGY: spec.requested_strategy,
-        keys.DEPLOY_MODE: spec.mode,
-        keys.DEPLOY_NAMESPACE: spec.namespace,
-        keys.DEPLOY_NAME: spec.name,
-        keys.DEPLOY_CANARY_PERCENT: spec.canary_percent,
-        keys.DEPLOY_MIRROR_PERCENT: spec.mirror_percent,
-        keys.DEPLOY_SIDES: sides,
+        keys.DEPLOY_TARGET: config.target,
+        keys.DEPLOY_STRATEGY: resolved.strategy,
+        keys.DEPLOY_REQUESTED_STRATEGY: config.strategy,
+        keys.DEPLOY_MODE: config.deployment_mode,
+        keys.DEPLOY_NAMESPACE: config.namespace,
+        keys.DEPLOY_NAME: resolved.name,
+        keys.DEPLOY_CANARY_PERCENT: config.canary_percent,
+        keys.DEPLOY_MIRROR_PERCENT: float(config.mirror_percent),
+        keys.DEPLOY_SIDES: deployed.sides,
         keys.DEPLOY_MANIFESTS: files,
-        "manifests_uri": manifests.uri,
-        "applied": applied,
-        keys.DEPLOY_CLUSTER_STATUS: cluster_status,
-        keys.LINEAGE_DEPLOYED_REVISION: deployed_revision,
-        keys.DEPLOY_NOTES: notes,
+        "manifests_uri": manifests_uri,
+        "applied": deployed.applied,
+        keys.DEPLOY_CLUSTER_STATUS: deployed.cluster_status,
+        keys.LINEAGE_DEPLOYED_REVISION: deployed.deployed_revision,
+        keys.DEPLOY_NOTES: deployed.notes,
         keys.DEPLOY_DEPLOYED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
         "blessing": {
             keys.BLESSING_VERDICT: verdict.get(keys.BLESSING_VERDICT),
@@ -287,19 +352,27 @@ def run(
             keys.BLESSING_SUMMARY: verdict.get(keys.BLESSING_SUMMARY),
         },
     }
+
+
+def write(record: dict[str, Any], outputs: DeployOutputs, *, documents: int) -> None:
+    """Write the record and the summary (the manifests are written before the target acts),
+    and describe the three outputs for the UI."""
+    deployment, manifests, summary = outputs.deployment, outputs.manifests, outputs.summary
     write_text_atomic(deployment.path, json.dumps(record, indent=2) + "\n")
-    urls = {s[keys.DEPLOY_SIDE_ROLE]: s.get(keys.DEPLOY_SIDE_URL) or "" for s in sides}
+    sides = record[keys.DEPLOY_SIDES]
+    strategy, target = record[keys.DEPLOY_STRATEGY], record[keys.DEPLOY_TARGET]
     deployment.metadata.update(
         {
-            keys.META_DEPLOY_TARGET: spec.target,
-            keys.META_DEPLOY_STRATEGY: spec.strategy,
-            keys.META_DEPLOY_MODE: spec.mode,
-            keys.META_DEPLOY_URLS: urls,
+            keys.META_DEPLOY_TARGET: target,
+            keys.META_DEPLOY_STRATEGY: strategy,
+            keys.META_DEPLOY_MODE: record[keys.DEPLOY_MODE],
+            keys.META_DEPLOY_URLS: {
+                s[keys.DEPLOY_SIDE_ROLE]: s.get(keys.DEPLOY_SIDE_URL) or "" for s in sides
+            },
         }
     )
-    set_display_name(deployment, f"deployment record ({spec.strategy}, {spec.target})")
-    manifests.metadata[keys.META_DEPLOY_DOCUMENTS] = len(documents)
-    set_display_name(manifests, f"manifests ({len(documents)} validated documents)")
-    write_text_atomic(summary.path, _summary_markdown(record))
+    set_display_name(deployment, f"deployment record ({strategy}, {target})")
+    manifests.metadata[keys.META_DEPLOY_DOCUMENTS] = documents
+    set_display_name(manifests, f"manifests ({documents} validated documents)")
+    write_text_atomic(summary.path, summary_markdown(record))
     set_display_name(summary, "deployment summary")
-    return record

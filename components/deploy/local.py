@@ -16,7 +16,7 @@ from typing import Any
 from components._shared import io, keys
 from components._shared.errors import DataReadError
 from components._shared.local_serving import LocalServer, start_server, stop_server
-from components.deploy.config import DeploySpec
+from components.deploy.plan import DeployPlan
 
 # (role, which bundle) per strategy: "challenger" is the blessed bundle, "champion" the stable.
 SIDES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -47,35 +47,33 @@ def local_bundle_dir(uri: str, scratch: Path) -> str:
 
 
 def start_sides(
-    spec: DeploySpec, *, challenger_dir: str, work_dir: Path, ready_timeout_s: float = 60.0
+    plan: DeployPlan, *, challenger_dir: str, work_dir: Path, ready_timeout_s: float = 60.0
 ) -> list[dict[str, Any]]:
     """Start every side of the deployment; the record's ``sides`` entries.
 
     If any side fails to start, the ones already running are stopped before the error is raised.
     """
     work_dir.mkdir(parents=True, exist_ok=True)
-    plan = []
-    for role, which in SIDES[spec.strategy]:
+    servers = []
+    for role, which in SIDES[plan.strategy]:
         if which == "challenger":
-            uri, directory = spec.storage_uri, challenger_dir
+            uri, directory = plan.storage_uri, challenger_dir
         else:
-            uri, directory = (
-                spec.champion_storage_uri,
-                local_bundle_dir(spec.champion_storage_uri, work_dir),
-            )
-        plan.append((role, uri, directory))
+            champion = plan.config.champion_storage_uri
+            uri, directory = champion, local_bundle_dir(champion, work_dir)
+        servers.append((role, uri, directory))
 
     def start(item: tuple[str, str, str]) -> LocalServer:
         role, _, directory = item
         return start_server(
             directory,
-            model_name=spec.name,
+            model_name=plan.name,
             log_path=str(work_dir / f"{role}.log"),
             ready_timeout=ready_timeout_s,
         )
 
-    with ThreadPoolExecutor(max_workers=len(plan)) as pool:
-        futures = [pool.submit(start, item) for item in plan]
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        futures = [pool.submit(start, item) for item in servers]
         errors = [f.exception() for f in futures]
     started = [f.result() for f, e in zip(futures, errors, strict=True) if e is None]
     failed = [e for e in errors if e is not None]
@@ -84,7 +82,7 @@ def start_sides(
             stop_server(server)
         raise failed[0]
     sides = []
-    for (role, uri, _), server in zip(plan, started, strict=True):
+    for (role, uri, _), server in zip(servers, started, strict=True):
         sides.append(
             {
                 keys.DEPLOY_SIDE_ROLE: role,

@@ -1,6 +1,6 @@
 """The manifests of a deployment: InferenceService(s) and, for shadow, an Istio VirtualService.
 
-Pure functions of a :class:`~components.deploy.config.DeploySpec`. Every document is validated
+Pure functions of a :class:`~components.deploy.plan.DeployPlan`. Every document is validated
 against the strict CRD schemas (:func:`components._shared.manifests.validate_manifest`) by
 :func:`render`, so nothing unvalidated reaches a file or a cluster. The KServe rules no schema
 carries (KSERVE_FACTS sections 4-5) are built in: the deploymentMode annotation is always set;
@@ -21,7 +21,7 @@ import yaml
 from components._shared import keys
 from components._shared.artifacts import atomic_dir
 from components._shared.manifests import ManifestError, validate_manifest
-from components.deploy.config import DeploySpec
+from components.deploy.plan import DeployPlan
 
 ISVC_API_VERSION: Final = "serving.kserve.io/v1beta1"
 VIRTUALSERVICE_API_VERSION: Final = "networking.istio.io/v1"
@@ -58,8 +58,8 @@ def _labels(role: str) -> dict[str, str]:
     }
 
 
-def _model(spec: DeploySpec, storage_uri: str) -> dict[str, Any]:
-    resources = {"cpu": spec.cpu, "memory": spec.memory}
+def _model(plan: DeployPlan, storage_uri: str) -> dict[str, Any]:
+    resources = {"cpu": plan.config.cpu, "memory": plan.config.memory}
     return {
         "modelFormat": dict(MODEL_FORMAT),
         "runtime": RUNTIME_NAME,
@@ -71,90 +71,107 @@ def _model(spec: DeploySpec, storage_uri: str) -> dict[str, Any]:
 
 
 def _predictor(
-    spec: DeploySpec, storage_uri: str, *, name: str = "", stable: bool = True, logger: bool = False
+    plan: DeployPlan, storage_uri: str, *, name: str = "", stable: bool = True, logger: bool = False
 ) -> dict[str, Any]:
     predictor: dict[str, Any] = {}
     if name:
         predictor["name"] = name
-    predictor["serviceAccountName"] = spec.service_account
+    predictor["serviceAccountName"] = plan.config.service_account
     predictor["minReplicas"] = 1
     if stable:
         # KServe's webhook refuses maxReplicas (and autoscaling) on a spec.canary[] entry.
         predictor["maxReplicas"] = MAX_REPLICAS
-    predictor["model"] = _model(spec, storage_uri)
-    if logger or spec.logger.configured:
-        predictor["logger"] = spec.logger.to_manifest()
+    predictor["model"] = _model(plan, storage_uri)
+    if logger or plan.logger.configured:
+        predictor["logger"] = plan.logger.to_manifest()
     return predictor
 
 
 def _isvc(
-    spec: DeploySpec, name: str, role: str, predictor: dict[str, Any], **extra_annotations: str
+    plan: DeployPlan, name: str, role: str, predictor: dict[str, Any], **extra_annotations: str
 ) -> dict[str, Any]:
     return {
         "apiVersion": ISVC_API_VERSION,
         "kind": "InferenceService",
         "metadata": {
             "name": name,
-            "namespace": spec.namespace,
+            "namespace": plan.config.namespace,
             "labels": _labels(role),
             # Explicit, never the cluster default: KServe's code and installers disagree on it.
-            "annotations": {MODE_ANNOTATION: spec.mode, **extra_annotations},
+            "annotations": {MODE_ANNOTATION: plan.config.deployment_mode, **extra_annotations},
         },
         "spec": {"predictor": predictor},
     }
 
 
-def build_documents(spec: DeploySpec) -> list[dict[str, Any]]:
-    """The documents for the spec's strategy and mode (not yet validated)."""
-    if spec.strategy == keys.DEPLOY_STRATEGY_DIRECT:
-        return [_isvc(spec, spec.name, keys.DEPLOY_ROLE_STABLE, _predictor(spec, spec.storage_uri))]
-    if spec.strategy == keys.DEPLOY_STRATEGY_CANARY:
-        if spec.mode == keys.DEPLOY_MODE_KNATIVE:
-            # The new revision (challenger) gets canaryTrafficPercent, the last rolled-out
-            # revision (the champion this InferenceService serves now) keeps the rest.
-            predictor = _predictor(spec, spec.storage_uri)
-            predictor["canaryTrafficPercent"] = spec.canary_percent
-            return [
-                _isvc(
-                    spec,
-                    spec.name,
-                    keys.DEPLOY_ROLE_CANARY,
-                    predictor,
-                    # "latest"/"prev" hosts, so each revision can be probed on its own.
-                    **{TAG_ROUTING_ANNOTATION: "true"},
-                )
-            ]
-        stable = _predictor(spec, spec.champion_storage_uri)
-        canary = _predictor(
-            spec, spec.storage_uri, name=canary_predictor_name(spec.storage_uri), stable=False
-        )
-        # The CRD (0.20) requires a container name on a canary's model, unlike spec.predictor's;
-        # "kserve-container" is the name KServe gives the model container anyway.
-        canary["model"] = {"name": "kserve-container", **canary["model"]}
-        doc = _isvc(spec, spec.name, keys.DEPLOY_ROLE_CANARY, stable)
-        doc["spec"]["canary"] = [{"predictor": canary, "trafficPercent": spec.canary_percent}]
-        return [doc]
-    # shadow: the champion keeps all traffic; the mesh mirrors a share to the challenger's own
-    # InferenceService; both log requests and responses, which the shadow step compares.
+def build_documents(plan: DeployPlan) -> list[dict[str, Any]]:
+    """The documents for the plan's strategy and mode (not yet validated)."""
+    if plan.strategy == keys.DEPLOY_STRATEGY_DIRECT:
+        return [_isvc(plan, plan.name, keys.DEPLOY_ROLE_STABLE, _predictor(plan, plan.storage_uri))]
+    if plan.strategy == keys.DEPLOY_STRATEGY_CANARY:
+        if plan.config.deployment_mode == keys.DEPLOY_MODE_KNATIVE:
+            return [_knative_canary(plan)]
+        return [_standard_canary(plan)]
+    return _shadow(plan)
+
+
+def _knative_canary(plan: DeployPlan) -> dict[str, Any]:
+    """The new revision (the challenger) gets canaryTrafficPercent; the last rolled-out
+    revision (the champion this InferenceService serves now) keeps the rest."""
+    predictor = _predictor(plan, plan.storage_uri)
+    predictor["canaryTrafficPercent"] = plan.config.canary_percent
+    return _isvc(
+        plan,
+        plan.name,
+        keys.DEPLOY_ROLE_CANARY,
+        predictor,
+        # "latest"/"prev" hosts, so each revision can be probed on its own.
+        **{TAG_ROUTING_ANNOTATION: "true"},
+    )
+
+
+def _standard_canary(plan: DeployPlan) -> dict[str, Any]:
+    """The champion as ``spec.predictor``, the challenger as a named ``spec.canary[]`` entry."""
+    stable = _predictor(plan, plan.config.champion_storage_uri)
+    canary = _predictor(
+        plan, plan.storage_uri, name=canary_predictor_name(plan.storage_uri), stable=False
+    )
+    # The CRD (0.20) requires a container name on a canary's model, unlike spec.predictor's;
+    # "kserve-container" is the name KServe gives the model container anyway.
+    canary["model"] = {"name": "kserve-container", **canary["model"]}
+    doc = _isvc(plan, plan.name, keys.DEPLOY_ROLE_CANARY, stable)
+    doc["spec"]["canary"] = [{"predictor": canary, "trafficPercent": plan.config.canary_percent}]
+    return doc
+
+
+def _shadow(plan: DeployPlan) -> list[dict[str, Any]]:
+    """The champion keeps all traffic; the mesh mirrors a share to the challenger's own
+    InferenceService; both log requests and responses, which the shadow step compares."""
     champion = _isvc(
-        spec,
-        spec.name,
+        plan,
+        plan.name,
         keys.DEPLOY_ROLE_STABLE,
-        _predictor(spec, spec.champion_storage_uri, logger=True),
+        _predictor(plan, plan.config.champion_storage_uri, logger=True),
     )
     shadow = _isvc(
-        spec,
-        spec.shadow_name,
+        plan,
+        plan.shadow_name,
         keys.DEPLOY_ROLE_SHADOW,
-        _predictor(spec, spec.storage_uri, logger=True),
+        _predictor(plan, plan.storage_uri, logger=True),
     )
-    champion_host = predictor_service_host(spec.name, spec.namespace)
-    mirror = {
+    return [champion, shadow, _mirror(plan)]
+
+
+def _mirror(plan: DeployPlan) -> dict[str, Any]:
+    """The Istio VirtualService that mirrors the champion's in-mesh traffic to the shadow."""
+    namespace = plan.config.namespace
+    champion_host = predictor_service_host(plan.name, namespace)
+    return {
         "apiVersion": VIRTUALSERVICE_API_VERSION,
         "kind": "VirtualService",
         "metadata": {
-            "name": f"{spec.name}-mirror",
-            "namespace": spec.namespace,
+            "name": f"{plan.name}-mirror",
+            "namespace": namespace,
             "labels": _labels(keys.DEPLOY_ROLE_SHADOW),
         },
         "spec": {
@@ -167,15 +184,14 @@ def build_documents(spec: DeploySpec) -> list[dict[str, Any]]:
                         {"destination": {"host": champion_host, "port": {"number": HTTP_PORT}}}
                     ],
                     "mirror": {
-                        "host": predictor_service_host(spec.shadow_name, spec.namespace),
+                        "host": predictor_service_host(plan.shadow_name, namespace),
                         "port": {"number": HTTP_PORT},
                     },
-                    "mirrorPercentage": {"value": spec.mirror_percent},
+                    "mirrorPercentage": {"value": float(plan.config.mirror_percent)},
                 }
             ],
         },
     }
-    return [champion, shadow, mirror]
 
 
 def validate_documents(documents: Sequence[dict[str, Any]]) -> None:
@@ -216,9 +232,9 @@ def _check_kserve_rules(doc: dict[str, Any]) -> None:
             )
 
 
-def render(spec: DeploySpec) -> list[dict[str, Any]]:
+def render(plan: DeployPlan) -> list[dict[str, Any]]:
     """The validated documents of a deployment."""
-    documents = build_documents(spec)
+    documents = build_documents(plan)
     validate_documents(documents)
     return documents
 

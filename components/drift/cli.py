@@ -4,6 +4,12 @@ Writes ``report.html``, ``snapshot.json``, ``drift.json``, ``summary.md`` and ``
 into ``--output`` (a local folder or gs:// prefix). Exit codes: 0 done (no drift, or drift
 without ``--fail-on-drift``), 1 drift found with ``--fail-on-drift``, 2 bad input or
 configuration (the message names what was wrong).
+
+The drift options are :class:`~components.drift.config.DriftConfig`'s parameters, one
+``--<parameter>`` each with the config's default and meaning (``--bundle-uri``,
+``--current-uri``, ``--per-column-method '{"tenure": "psi"}'``, ...); the shorter spellings
+they had before (``--bundle``, ``--current``, ``--format``, ``--reference-data``,
+``--retrain-pipeline``) still work, and ``--columns`` still takes names separated by spaces.
 """
 
 from __future__ import annotations
@@ -13,15 +19,37 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from components._shared import io, keys
+from components._shared.config import Parameter, add_arguments, values_from_namespace
 from components._shared.errors import KfpTabularError
-from components.drift import current
+from components.drift.config import DriftConfig
+
+if TYPE_CHECKING:
+    from components.drift.executor import DriftOutcome
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
+OUTPUT_FILES: Final = (
+    keys.DRIFT_REPORT_HTML_FILE,
+    keys.DRIFT_SNAPSHOT_FILE,
+    keys.DRIFT_RESULT_FILE,
+    keys.DRIFT_SUMMARY_FILE,
+    keys.DRIFT_METRICS_FILE,
+)
+# The spellings these options had before they were generated from the config; both work.
+ALIASES: Final = {
+    "bundle_uri": "--bundle",
+    "current_uri": "--current",
+    "current_format": "--format",
+    "reference_data_uri": "--reference-data",
+    "retrain_pipeline_uri": "--retrain-pipeline",
+}
+# Read as words (``--columns tenure Contract``), as before, rather than as a JSON list.
+WORDS: Final = "columns"
 
 
 class _Artifact:
@@ -41,106 +69,77 @@ class _Artifact:
         self.metrics[metric] = value
 
 
-def _json_arg(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}: {exc}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (one flag per component parameter)."""
+    """The argument parser: one option per config parameter, and the job's own options."""
     p = argparse.ArgumentParser(prog="kfp-tabular drift", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--bundle", required=True, help="deployed model bundle (local or gs://)")
-    p.add_argument("--current", required=True, help="dataset file/folder or payload-logger prefix")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the outputs")
-    p.add_argument("--format", default=current.AUTO, choices=current.SOURCE_KINDS)
-    p.add_argument("--window-start", default="", help="ISO 8601; events at or after it")
-    p.add_argument("--window-end", default="", help="ISO 8601; events before it")
     p.add_argument("--last-hours", type=float, default=0.0,
                    help="window = the last N hours up to now (instead of --window-start/-end)")  # fmt: skip
-    p.add_argument("--columns", nargs="*", default=[], help="columns to test (default: all)")
-    p.add_argument("--num-method", default="")
-    p.add_argument("--cat-method", default="")
-    p.add_argument("--num-threshold", type=float, default=0.0)
-    p.add_argument("--cat-threshold", type=float, default=0.0)
-    p.add_argument("--per-column-method", type=_json_arg, default={}, help='JSON {"col": "psi"}')
-    p.add_argument("--per-column-threshold", type=_json_arg, default={}, help='JSON {"col": 0.2}')
-    p.add_argument("--drift-share", type=float, default=0.5)
-    p.add_argument("--missing-columns", default="error", choices=["error", "report"])
-    p.add_argument("--sample-rows", type=int, default=2000)
-    p.add_argument("--chunk-rows", type=int, default=current.DEFAULT_CHUNK_ROWS)
-    p.add_argument("--reference-data", default="")
-    p.add_argument("--max-auc-drop", type=float, default=0.05)
-    p.add_argument("--kfp-host", default="", help="submit a retrain run here when drift is found")
-    p.add_argument("--retrain-pipeline", default="")
-    p.add_argument("--retrain-experiment", default="drift-retrain")
-    p.add_argument("--kfp-namespace", default="")
     p.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} on drift")
+    options = p.add_argument_group("drift parameters (components/drift/config.py)")
+    parameters = DriftConfig.parameters()
+    words = next(q for q in parameters if q.name == WORDS)
+    before = [q.name for q in parameters[: parameters.index(words)]]
+    after = [q.name for q in parameters[parameters.index(words) + 1 :]]
+    add_arguments(options, DriftConfig, before, aliases=ALIASES)
+    _add_words(options, words)
+    add_arguments(options, DriftConfig, after, aliases=ALIASES)
     return p
+
+
+def _add_words(parser: argparse._ArgumentGroup, parameter: Parameter) -> None:
+    flag = "--" + parameter.name.replace("_", "-")
+    help_text = f"{parameter.help} Names separated by spaces (default: all)."
+    parser.add_argument(flag, dest=parameter.name, nargs="*", default=parameter.default,
+                        help=help_text)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the drift job; print the summary path and verdict; return the exit code."""
-    from datetime import UTC, datetime, timedelta
-
-    from components.drift.executor import make_config, run
-
     args = build_parser().parse_args(argv)
-    start, end = args.window_start, args.window_end
+    values = values_from_namespace(args, DriftConfig)
     if args.last_hours:
         now = datetime.now(UTC)
-        start, end = (now - timedelta(hours=args.last_hours)).isoformat(), now.isoformat()
+        values["window_start"] = (now - timedelta(hours=args.last_hours)).isoformat()
+        values["window_end"] = now.isoformat()
     try:
-        config = make_config(
-            bundle_uri=args.bundle, current_uri=args.current, current_format=args.format,
-            window_start=start, window_end=end, columns=args.columns,
-            num_method=args.num_method, cat_method=args.cat_method,
-            num_threshold=args.num_threshold, cat_threshold=args.cat_threshold,
-            per_column_method=args.per_column_method,
-            per_column_threshold=args.per_column_threshold, drift_share=args.drift_share,
-            missing_columns=args.missing_columns, sample_rows=args.sample_rows,
-            chunk_rows=args.chunk_rows, reference_data_uri=args.reference_data,
-            max_auc_drop=args.max_auc_drop, kfp_host=args.kfp_host,
-            retrain_pipeline_uri=args.retrain_pipeline,
-            retrain_experiment=args.retrain_experiment, kfp_namespace=args.kfp_namespace,
-        )  # fmt: skip
+        config = DriftConfig.from_parameters(values)
         with tempfile.TemporaryDirectory(prefix="drift-") as tmp:
-            folder = Path(tmp)
-            outputs = {
-                name: _Artifact(folder / name)
-                for name in (keys.DRIFT_REPORT_HTML_FILE, keys.DRIFT_SNAPSHOT_FILE,
-                             keys.DRIFT_RESULT_FILE, keys.DRIFT_SUMMARY_FILE, keys.DRIFT_METRICS_FILE)
-            }  # fmt: skip
-            metrics = outputs[keys.DRIFT_METRICS_FILE]
-            outcome = run(
-                config=config,
-                metrics=metrics,
-                report_html=outputs[keys.DRIFT_REPORT_HTML_FILE],
-                snapshot=outputs[keys.DRIFT_SNAPSHOT_FILE],
-                result=outputs[keys.DRIFT_RESULT_FILE],
-                summary=outputs[keys.DRIFT_SUMMARY_FILE],
-                drift_detected_path=str(folder / "drift_detected"),
-            )
-            (folder / keys.DRIFT_METRICS_FILE).write_text(
-                json.dumps(metrics.metrics, indent=2) + "\n", encoding="utf-8"
-            )
-            for name in outputs:
-                io.write_bytes(io.join(args.output, name), (folder / name).read_bytes())
+            outcome = _run_into(Path(tmp), args.output, config)
     except KfpTabularError as exc:
         print(f"kfp-tabular drift: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    result = outcome.analysis.result
     verdict = "DRIFT" if outcome.drift_detected else "no drift"
     print(
-        f"{verdict}: {len(outcome.result.drifted_columns)}/{len(outcome.result.tested)} columns "
-        f"drifted on {outcome.result.current_rows} rows; summary: "
-        f"{io.join(args.output, keys.DRIFT_SUMMARY_FILE)}"
+        f"{verdict}: {len(result.drifted_columns)}/{len(result.tested)} columns drifted on "
+        f"{result.current_rows} rows; summary: {io.join(args.output, keys.DRIFT_SUMMARY_FILE)}"
     )
     return EXIT_DRIFT if outcome.drift_detected and args.fail_on_drift else 0
+
+
+def _run_into(folder: Path, output: str, config: DriftConfig) -> DriftOutcome:
+    """Run the executor into ``folder``, then copy every output file to ``output``."""
+    from components.drift.executor import DriftInputs, DriftOutputs, run
+
+    files = {name: _Artifact(folder / name) for name in OUTPUT_FILES}
+    metrics = files[keys.DRIFT_METRICS_FILE]
+    outputs = DriftOutputs(
+        metrics=metrics,
+        report_html=files[keys.DRIFT_REPORT_HTML_FILE],
+        snapshot=files[keys.DRIFT_SNAPSHOT_FILE],
+        result=files[keys.DRIFT_RESULT_FILE],
+        summary=files[keys.DRIFT_SUMMARY_FILE],
+        drift_detected=str(folder / "drift_detected"),
+    )
+    outcome = run(DriftInputs(), outputs, config)
+    (folder / keys.DRIFT_METRICS_FILE).write_text(
+        json.dumps(metrics.metrics, indent=2) + "\n", encoding="utf-8"
+    )
+    for name in files:
+        io.write_bytes(io.join(output, name), (folder / name).read_bytes())
+    return outcome
 
 
 if __name__ == "__main__":

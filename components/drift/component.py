@@ -46,7 +46,8 @@ def drift(
         bundle_uri: The deployed model bundle (local path or gs://).
         current_uri: A CSV/Parquet dataset (file or folder), or a prefix of KServe
             payload-logger output (CloudEvents JSON, or batched CSV/Parquet).
-        current_format: "auto", "dataset" or "logger".
+        current_format: What current_uri holds: "auto", "dataset" or "logger" ("auto": logger
+            when any .json/.jsonl file is under it).
         window_start: Only events at or after this ISO 8601 time ("" = open).
         window_end: Only events before this ISO 8601 time ("" = open).
         columns: Feature columns to test; [] = every numeric, integer, categorical and
@@ -56,10 +57,11 @@ def drift(
         cat_method: Test for categorical columns ("" = default: chisquare, z, jensenshannon).
         num_threshold: Threshold for numeric columns (0 = the test's default).
         cat_threshold: Threshold for categorical columns (0 = the test's default).
-        per_column_method: {column: method}, overriding the above.
-        per_column_threshold: {column: threshold}, overriding the above.
+        per_column_method: {column: method}, overriding num_method and cat_method.
+        per_column_threshold: {column: threshold}, overriding num_threshold and cat_threshold.
         drift_share: Share of drifted columns at which the dataset drifts.
-        missing_columns: "error" (fail naming them) or "report" (test the others).
+        missing_columns: Monitored columns absent from the current data: "error" (fail naming
+            them) or "report" (test the others).
         sample_rows: Rows of the Evidently report's samples.
         chunk_rows: Rows per chunk (the unit of memory).
         reference_data_uri: Reference rows for prediction drift ("" = the bundle's training data).
@@ -78,35 +80,7 @@ def drift(
         summary: The verdicts for the UI (Markdown).
         drift_detected: True when data, prediction or performance drift was found.
     """
-    from components.drift.executor import run_component
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.drift.executor import main
 
-    run_component(
-        bundle_uri=bundle_uri,
-        current_uri=current_uri,
-        current_format=current_format,
-        window_start=window_start,
-        window_end=window_end,
-        columns=list(columns),
-        num_method=num_method,
-        cat_method=cat_method,
-        num_threshold=num_threshold,
-        cat_threshold=cat_threshold,
-        per_column_method=dict(per_column_method),
-        per_column_threshold=dict(per_column_threshold),
-        drift_share=drift_share,
-        missing_columns=missing_columns,
-        sample_rows=sample_rows,
-        chunk_rows=chunk_rows,
-        reference_data_uri=reference_data_uri,
-        max_auc_drop=max_auc_drop,
-        kfp_host=kfp_host,
-        retrain_pipeline_uri=retrain_pipeline_uri,
-        retrain_experiment=retrain_experiment,
-        kfp_namespace=kfp_namespace,
-        metrics=metrics,
-        report_html=report_html,
-        snapshot=snapshot,
-        result=result,
-        summary=summary,
-        drift_detected_path=drift_detected,
-    )
+    main(arguments)

@@ -3,15 +3,12 @@
 Two sources, local or gs:// (``components._shared.io``):
 
 - **dataset**: one CSV or Parquet file, or every such file under a folder. Parquet is read in
-  record batches (``pyarrow.parquet.ParquetFile.iter_batches``), CSV with ``pandas.read_csv``
-  in chunks, so only one chunk of rows is in memory at a time.
-- **logger**: a prefix of payload-logger output. ``.json`` / ``.jsonl`` files hold CloudEvents
-  (one object, an array, or one per line) in structured mode, ``{"specversion", "id", "type",
-  "source", "time", "data" | "data_base64"}``. Request events
-  (``org.kubeflow.serving.inference.request``) carry the rows: V1 ``{"instances": [{column:
-  value}, ...]}`` or V2 ``{"inputs": [{"name": column, "data": [...]}, ...]}``; response events
-  are counted and skipped. Batched ``.csv`` / ``.parquet`` files hold one row per instance; a
-  ``time`` column, when present, is used for the window.
+  record batches, CSV with ``pandas.read_csv`` in chunks, so only one chunk of rows is in
+  memory at a time.
+- **logger**: a prefix of payload-logger output, read by :mod:`components._shared.payload_log`
+  (CloudEvents in structured or binary-header form, V1 and V2 request bodies; batched CSV /
+  Parquet with an optional ``time`` column). Request events carry the rows; response events
+  are counted and skipped.
 
 Events outside ``[window_start, window_end)`` are skipped and counted. Nothing is dropped
 silently: malformed files and events, cells that could not be read as their schema kind, and
@@ -20,18 +17,26 @@ batched files that cannot be windowed are all counted in :class:`ReadReport`.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from components._shared import io
 from components._shared.errors import ConfigError, DataReadError, expected_got
+from components._shared.payload_log import (
+    RESPONSE,
+    CloudEvent,
+    Window,
+    is_event_file,
+    is_log_file,
+    log_files,
+    read_events,
+    request_rows,
+    rows_in_window,
+    table_chunks,
+)
 from components._shared.schema import ColumnSchema, Schema
 from components._shared.tables import DEFAULT_NULL_TOKENS
 
@@ -39,12 +44,6 @@ DATASET: Final = "dataset"
 LOGGER: Final = "logger"
 AUTO: Final = "auto"
 SOURCE_KINDS: Final = (AUTO, DATASET, LOGGER)
-REQUEST_EVENT: Final = "org.kubeflow.serving.inference.request"
-RESPONSE_EVENT: Final = "org.kubeflow.serving.inference.response"
-EVENT_FILES: Final = (".json", ".jsonl", ".ndjson")
-TABLE_FILES: Final = (".csv", ".parquet", ".pq")
-TIME_COLUMN: Final = "time"
-DEFAULT_CHUNK_ROWS: Final = 100_000
 MAX_REPORTED_PROBLEMS: Final = 20
 
 
@@ -73,49 +72,6 @@ class ReadReport:
         return {k: v for k, v in self.__dict__.items()}
 
 
-@dataclass(frozen=True)
-class Window:
-    """A half-open time window ``[start, end)`` in UTC; a missing bound is open."""
-
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
-
-    @classmethod
-    def parse(cls, start: str, end: str) -> Window:
-        """From ISO 8601 text ("" for open); a time without offset is UTC."""
-        return cls(_timestamp("window_start", start), _timestamp("window_end", end))
-
-    @property
-    def is_open(self) -> bool:
-        return self.start is None and self.end is None
-
-    def contains(self, times: pd.Series) -> np.ndarray:
-        """Boolean mask of ``times`` (UTC timestamps; NaT is outside a closed window)."""
-        keep = np.ones(len(times), dtype=bool)
-        if self.start is not None:
-            keep &= (times >= self.start).to_numpy(dtype=bool, na_value=False)
-        if self.end is not None:
-            keep &= (times < self.end).to_numpy(dtype=bool, na_value=False)
-        return keep
-
-    def describe(self) -> str:
-        start = self.start.isoformat() if self.start is not None else "-inf"
-        end = self.end.isoformat() if self.end is not None else "+inf"
-        return f"[{start}, {end})"
-
-
-def _timestamp(what: str, text: str) -> pd.Timestamp | None:
-    if not text or not text.strip():
-        return None
-    try:
-        stamp = pd.Timestamp(text.strip())
-    except (ValueError, TypeError):
-        raise ConfigError(
-            expected_got(what, "an ISO 8601 time such as 2026-01-31T00:00:00Z", repr(text))
-        ) from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def read_current(
     uri: str,
     schema: Schema,
@@ -123,7 +79,7 @@ def read_current(
     *,
     source_kind: str = AUTO,
     window: Window | None = None,
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_rows: int,
     report: ReadReport,
 ) -> Iterator[pd.DataFrame]:
     """Yield typed chunks of the current rows (``columns`` and, if present, the target).
@@ -148,83 +104,67 @@ def read_current(
     if chunk_rows < 1:
         raise ConfigError(expected_got("chunk_rows", "a positive integer", repr(chunk_rows)))
     window = window or Window()
-    files = [f for f in io.list_files(uri) if not Path(f).name.startswith((".", "_"))]
+    usable = _usable_files(uri, report)
+    if source_kind == AUTO:
+        source_kind = LOGGER if any(is_event_file(f) for f in usable) else DATASET
+    report.source_kind = source_kind
+    keep = list(dict.fromkeys([*columns, schema.target]))
+    typer = _Typer(schema, keep, report)
+    table_window = window if source_kind == LOGGER else Window()
+    pending: list[dict[str, Any]] = []
+    for file_uri in usable:
+        report.files += 1
+        if is_event_file(file_uri):
+            chunks = _event_chunks(file_uri, window, pending, chunk_rows, report)
+        else:
+            chunks = _table_rows(file_uri, keep, chunk_rows, table_window, report)
+        for chunk in chunks:
+            yield typer(chunk)
+    if pending:
+        yield typer(pd.DataFrame.from_records(pending))
+
+
+def _usable_files(uri: str, report: ReadReport) -> list[str]:
+    """The event and table files under ``uri``; any other file is listed as malformed."""
+    files = log_files(uri)
     if not files:
         raise DataReadError(f"current data {uri!r}: no files found under it")
-    if source_kind == AUTO:
-        source_kind = LOGGER if any(f.endswith(EVENT_FILES) for f in files) else DATASET
-    report.source_kind = source_kind
-    keep = [c for c in dict.fromkeys([*columns, schema.target])]
-    typer = _Typer(schema, keep, report)
-    usable = [f for f in files if f.endswith(EVENT_FILES + TABLE_FILES)]
+    usable = [f for f in files if is_log_file(f)]
     for other in sorted(set(files) - set(usable)):
         report.malformed_files[other] = "not a .json/.jsonl/.csv/.parquet file"
     if not usable:
         raise DataReadError(
             f"current data {uri!r}: none of the {len(files)} file(s) is CSV, Parquet or JSON events"
         )
-    pending: list[dict[str, Any]] = []
-    for file_uri in usable:
-        report.files += 1
-        if file_uri.endswith(EVENT_FILES):
-            for rows in _event_rows(file_uri, window, report):
-                pending.extend(rows)
-                while len(pending) >= chunk_rows:
-                    chunk, pending = pending[:chunk_rows], pending[chunk_rows:]
-                    yield typer(pd.DataFrame.from_records(chunk))
-        else:
-            use_window = source_kind == LOGGER and not window.is_open
-            for frame in _table_chunks(file_uri, keep, chunk_rows, report):
-                if use_window:
-                    frame = _window_table(frame, file_uri, window, report)
-                if len(frame):
-                    report.rows += len(frame)
-                    yield typer(frame)
-    if pending:
-        yield typer(pd.DataFrame.from_records(pending))
+    return usable
 
 
 # --- tables -----------------------------------------------------------------------------------
 
 
-def _table_chunks(
-    uri: str, keep: Sequence[str], chunk_rows: int, report: ReadReport
+def _table_rows(
+    uri: str, keep: Sequence[str], chunk_rows: int, window: Window, report: ReadReport
 ) -> Iterator[pd.DataFrame]:
-    import pyarrow.parquet as pq
-
-    wanted = [*keep, TIME_COLUMN]
-    with io.local_copy(uri) as local:
-        path = Path(local)
-        try:
-            if uri.endswith((".parquet", ".pq")):
-                parquet = pq.ParquetFile(path)
-                names = [c for c in parquet.schema_arrow.names if c in wanted]
-                for batch in parquet.iter_batches(batch_size=chunk_rows, columns=names):
-                    yield batch.to_pandas()
-            else:
-                header = pd.read_csv(path, nrows=0).columns
-                names = [c for c in header if c in wanted]
-                reader = pd.read_csv(
-                    path, usecols=names, dtype=str, keep_default_na=False,
-                    na_values=list(DEFAULT_NULL_TOKENS), chunksize=chunk_rows,
-                )  # fmt: skip
-                with reader:
-                    yield from reader
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            report.malformed_files[uri] = reason
-            report.problem(f"{uri}: skipped, cannot read it as a table ({reason})")
+    """A table's rows in chunks, windowed by their ``time`` unless ``window`` is open."""
+    try:
+        for frame in table_chunks(uri, keep, chunk_rows):
+            if not window.is_open:
+                frame = _windowed(frame, uri, window, report)
+            if len(frame):
+                report.rows += len(frame)
+                yield frame
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        report.malformed_files[uri] = reason
+        report.problem(f"{uri}: skipped, cannot read it as a table ({reason})")
 
 
-def _window_table(
-    frame: pd.DataFrame, uri: str, window: Window, report: ReadReport
-) -> pd.DataFrame:
-    if TIME_COLUMN not in frame.columns:
+def _windowed(frame: pd.DataFrame, uri: str, window: Window, report: ReadReport) -> pd.DataFrame:
+    inside = rows_in_window(frame, window)
+    if inside is None:
         if uri not in report.unwindowed_files:
             report.unwindowed_files.append(uri)
         return frame
-    times = pd.to_datetime(frame[TIME_COLUMN], utc=True, errors="coerce")
-    inside = window.contains(times)
     report.rows_outside_window += int(len(frame) - np.count_nonzero(inside))
     return frame.loc[inside]
 
@@ -232,72 +172,60 @@ def _window_table(
 # --- CloudEvents ------------------------------------------------------------------------------
 
 
+def _event_chunks(
+    uri: str,
+    window: Window,
+    pending: list[dict[str, Any]],
+    chunk_rows: int,
+    report: ReadReport,
+) -> Iterator[pd.DataFrame]:
+    """Full chunks of request rows; a partial chunk stays in ``pending`` for the next file."""
+    for rows in _event_rows(uri, window, report):
+        pending.extend(rows)
+        while len(pending) >= chunk_rows:
+            chunk = pending[:chunk_rows]
+            del pending[:chunk_rows]
+            yield pd.DataFrame.from_records(chunk)
+
+
 def _event_rows(uri: str, window: Window, report: ReadReport) -> Iterator[list[dict[str, Any]]]:
     try:
-        text = io.read_text(uri)
+        events = read_events(uri)
     except DataReadError as exc:
         report.malformed_files[uri] = str(exc)
         return
-    events = _parse_events(text)
     if events is None:
         report.malformed_files[uri] = "not JSON, a JSON array or JSON Lines"
         report.problem(f"{uri}: skipped, not JSON / JSON Lines")
         return
-    for position, event in enumerate(events):
+    for position, value in enumerate(events):
         report.events += 1
-        where = f"{uri} event {position}"
-        if not isinstance(event, dict):
-            report.malformed_events += 1
-            report.problem(f"{where}: expected a JSON object, got {type(event).__name__}")
-            continue
-        kind = str(event.get("type") or event.get("ce-type") or event.get("Ce-Type") or "")
-        if kind.endswith(".response"):
-            report.response_events += 1
-            continue
-        if not window.is_open:
-            stamp = event.get("time") or event.get("ce-time") or event.get("Ce-Time")
-            try:
-                when = pd.Series([pd.Timestamp(stamp)]) if stamp else pd.Series([pd.NaT])
-                when = pd.to_datetime(when, utc=True)
-            except (ValueError, TypeError):
-                when = pd.Series([pd.NaT], dtype="datetime64[ns, UTC]")
-            if not window.contains(when)[0]:
-                report.events_outside_window += 1
-                continue
-        rows = _payload_rows(event, where, report)
+        rows = _request_rows(value, f"{uri} event {position}", window, report)
         if rows:
             report.rows += len(rows)
             yield rows
 
 
-def _parse_events(text: str) -> list[Any] | None:
+def _request_rows(
+    value: Any, where: str, window: Window, report: ReadReport
+) -> list[dict[str, Any]]:
+    """The rows of one request event in the window; [] for anything else (counted)."""
+    event = CloudEvent.of(value)
+    if event is None:
+        report.malformed_events += 1
+        report.problem(f"{where}: expected a JSON object, got {type(value).__name__}")
+        return []
+    if event.kind == RESPONSE:
+        report.response_events += 1
+        return []
+    if not window.is_open and not window.holds(event.time):
+        report.events_outside_window += 1
+        return []
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError:
-        lines = [line for line in text.splitlines() if line.strip()]
-        events: list[Any] = []
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError:
-                events.append(None)  # counted as a malformed event, the others still count
-        return events if lines and any(e is not None for e in events) else None
-    return parsed if isinstance(parsed, list) else [parsed]
-
-
-def _payload_rows(event: dict[str, Any], where: str, report: ReadReport) -> list[dict[str, Any]]:
-    data = event.get("data")
-    if data is None and "data_base64" in event:
-        try:
-            data = json.loads(base64.b64decode(event["data_base64"]))
-        except (ValueError, TypeError):
-            data = None
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError:
-            data = None
-    rows = _rows_of(data)
+        data = event.data()
+    except (ValueError, TypeError):
+        data = None
+    rows = request_rows(data)
     if rows is None:
         report.malformed_events += 1
         report.problem(
@@ -306,28 +234,6 @@ def _payload_rows(event: dict[str, Any], where: str, report: ReadReport) -> list
         )
         return []
     return rows
-
-
-def _rows_of(data: Any) -> list[dict[str, Any]] | None:
-    if not isinstance(data, dict):
-        return None
-    instances = data.get("instances")
-    if isinstance(instances, list) and all(isinstance(r, dict) for r in instances):
-        return instances
-    inputs = data.get("inputs")
-    if isinstance(inputs, list) and inputs and all(isinstance(r, dict) for r in inputs):
-        if all("name" in r and "data" in r for r in inputs):  # V2: one tensor per column
-            columns = {
-                str(r["name"]): np.ravel(np.asarray(r["data"], dtype=object)) for r in inputs
-            }
-            lengths = {len(v) for v in columns.values()}
-            if len(lengths) != 1:
-                return None
-            return [
-                {str(k): v for k, v in r.items()} for r in pd.DataFrame(columns).to_dict("records")
-            ]
-        return inputs  # V1 "inputs" as records
-    return None
 
 
 # --- typing -----------------------------------------------------------------------------------

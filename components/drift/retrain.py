@@ -1,5 +1,8 @@
 """Submit a ``train_and_rollout`` run to Kubeflow Pipelines when drift is found.
 
+:func:`maybe_retrain` decides (a Kubeflow host configured, drift found, labelled dataset rows
+as current data) and never fails the drift step: a refused submission is reported instead.
+
 The import rules keep kfp out of every module but ``component.py`` (executors must import in a
 kfp-free image), so this module speaks the KFP v2beta1 REST API directly, sending exactly the
 requests ``kfp.Client(host).create_run_from_pipeline_package(...)`` 2.17 sends (recorded in
@@ -15,22 +18,34 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
 from components._shared import io
 from components._shared.errors import KfpTabularError
+from components.drift.current import DATASET
+
+if TYPE_CHECKING:
+    from components.drift.analysis import Analysis
+    from components.drift.config import DriftConfig
 
 API: Final = "/apis/v2beta1"
 TOKEN_PATH_ENV: Final = "KF_PIPELINES_SA_TOKEN_PATH"
 DEFAULT_TOKEN_PATH: Final = "/var/run/secrets/kubeflow/pipelines/token"
 TIMEOUT_S: Final = 30.0
+# Where the compiled retrain pipeline sits in a source checkout and in the component image.
+BUNDLED_RETRAIN_PIPELINE: Final = str(
+    Path(__file__).resolve().parents[2] / "pipelines" / "compiled" / "train_and_rollout.yaml"
+)
 
 
 class RetrainError(KfpTabularError):
@@ -45,6 +60,46 @@ class SubmittedRun:
     experiment_id: str
     display_name: str
     url: str
+
+
+def maybe_retrain(config: DriftConfig, analysis: Analysis) -> dict[str, Any]:
+    """Submit a retrain run when the config and the analysis call for one; what happened."""
+    if not config.kfp_host:
+        return {"submitted": False, "reason": "no Kubeflow host configured"}
+    if not analysis.drift_detected:
+        return {"submitted": False, "reason": "no drift"}
+    labelled = bool(analysis.performance.get("available"))
+    if analysis.read.source_kind != DATASET or not labelled:
+        return {
+            "submitted": False,
+            "reason": "retraining needs a labelled dataset as current data (got "
+            f"{analysis.read.source_kind} data, labels: {labelled})",
+        }
+    schema = analysis.schema
+    arguments = {
+        "data_uri": config.current_uri,
+        "target": schema.target,
+        "champion_uri": config.bundle_uri,
+        "positive_label": schema.positive_label,
+        "id_columns": list(schema.id_columns or []),
+        "time_column": schema.time_column or "",
+    }
+    name = f"drift-retrain {datetime.now(UTC).strftime('%Y-%m-%d %H:%M:%S')}"
+    try:
+        run = submit_run(
+            config.kfp_host,
+            config.retrain_pipeline_uri or BUNDLED_RETRAIN_PIPELINE,
+            arguments,
+            run_name=name,
+            experiment_name=config.retrain_experiment,
+            namespace=config.kfp_namespace,
+        )
+    except KfpTabularError as exc:  # RetrainError included
+        # The drift report is worth keeping even when the trigger fails: say so loudly instead.
+        print(f"drift: retrain trigger failed: {exc}", file=sys.stderr)
+        return {"submitted": False, "reason": f"failed: {exc}", "arguments": arguments}
+    return {"submitted": True, "run_id": run.run_id, "experiment_id": run.experiment_id,
+            "url": run.url, "arguments": arguments}  # fmt: skip
 
 
 def submit_run(

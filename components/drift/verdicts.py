@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from components._shared.profile import OTHER_BUCKET
 from components.drift import stats
 from components.drift.accumulate import CategoricalSummary, NumericSummary
 
+if TYPE_CHECKING:
+    from components.drift.config import DriftConfig
+
 NUMERIC_KINDS: Final = ("numeric", "integer")
 CATEGORICAL_KINDS: Final = ("categorical", "boolean")
 TRUE_KEY: Final = "True"
@@ -29,20 +32,38 @@ FALSE_KEY: Final = "False"
 
 
 @dataclass(frozen=True)
-class DriftSettings:
-    """Which test and threshold each column gets, and the share of drifted columns that makes
-    the dataset drift. ``None`` means Evidently's default (see :mod:`components.drift.stats`)."""
+class ColumnTests:
+    """Which test and threshold each column gets, and the share of drifted columns at which
+    the dataset drifts. ``None`` means Evidently's default (see :mod:`components.drift.stats`).
 
+    Built from the step's parameters by :meth:`from_config`; the prediction-drift check uses
+    ``ColumnTests(drift_share)`` (Evidently's choice for the score column).
+    """
+
+    drift_share: float
     num_method: str | None = None
     cat_method: str | None = None
     num_threshold: float | None = None
     cat_threshold: float | None = None
     per_column_method: Mapping[str, str] = field(default_factory=dict)
     per_column_threshold: Mapping[str, float] = field(default_factory=dict)
-    drift_share: float = 0.5
 
-    def check(self) -> None:
-        """ConfigError naming the parameter for an unknown method or a threshold out of range."""
+    @classmethod
+    def from_config(cls, config: DriftConfig) -> ColumnTests:
+        """The tests a drift config asks for ("" and 0 mean Evidently's default)."""
+        return cls(
+            drift_share=config.drift_share,
+            num_method=config.num_method or None,
+            cat_method=config.cat_method or None,
+            num_threshold=config.num_threshold or None,
+            cat_threshold=config.cat_threshold or None,
+            per_column_method=dict(config.per_column_method),
+            per_column_threshold=dict(config.per_column_threshold),
+        )
+
+    def problems(self) -> list[str]:
+        """Every unknown method and every threshold or share out of range, named."""
+        found = []
         for what, method, allowed in [
             ("num_method", self.num_method, stats.NUMERIC_METHODS),
             ("cat_method", self.cat_method, stats.CATEGORICAL_METHODS),
@@ -52,18 +73,17 @@ class DriftSettings:
             ],
         ]:
             if method is not None and method not in allowed:
-                raise ConfigError(expected_got(what, f"one of {list(allowed)}", repr(method)))
+                found.append(expected_got(what, f"one of {list(allowed)}", repr(method)))
         for what, value in [
             ("num_threshold", self.num_threshold),
             ("cat_threshold", self.cat_threshold),
             *[(f"per_column_threshold[{c!r}]", t) for c, t in self.per_column_threshold.items()],
         ]:
             if value is not None and not (isinstance(value, int | float) and value > 0):
-                raise ConfigError(expected_got(what, "a number > 0", repr(value)))
+                found.append(expected_got(what, "a number > 0", repr(value)))
         if not 0 < self.drift_share <= 1:
-            raise ConfigError(
-                expected_got("drift_share", "a share in (0, 1]", repr(self.drift_share))
-            )
+            found.append(expected_got("drift_share", "a share in (0, 1]", repr(self.drift_share)))
+        return found
 
     def method_for(self, column: str, kind: str) -> str | None:
         if column in self.per_column_method:
@@ -134,14 +154,16 @@ class DriftMonitor:
         profile: The reference profile (``profile.json``), with numeric ``sketch`` entries.
         columns: ``{column: schema kind}`` of the columns to monitor (numeric, integer,
             categorical or boolean).
-        settings: Methods, thresholds and drift share.
+        tests: Methods, thresholds and drift share.
     """
 
     def __init__(
-        self, profile: Mapping[str, Any], columns: Mapping[str, str], settings: DriftSettings
+        self, profile: Mapping[str, Any], columns: Mapping[str, str], tests: ColumnTests
     ) -> None:
-        settings.check()
-        self.settings = settings
+        problems = tests.problems()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        self.tests = tests
         self.kinds: dict[str, str] = {}
         self.reference: dict[str, dict[str, Any]] = {}
         self.numeric: dict[str, NumericSummary] = {}
@@ -197,27 +219,18 @@ class DriftMonitor:
                 out.append(self._numeric(name))
             else:
                 out.append(self._categorical(name))
-        return DriftResult(
-            columns=out, drift_share=self.settings.drift_share, current_rows=self.rows
-        )
+        return DriftResult(columns=out, drift_share=self.tests.drift_share, current_rows=self.rows)
 
     # --- numeric ------------------------------------------------------------------------------
     def _numeric(self, name: str) -> ColumnDrift:
         ref = self.reference[name]
         cur = self.numeric[name]
-        sketch = ref["sketch"]
-        weights = np.asarray(sketch["counts"], dtype=np.float64)
-        ref_rows = int(ref["count"])
-        ref_counts, cur_counts = None, None
         values, values_exact = cur.value_counts()
-        distinct = int(ref["distinct"])
-        if distinct <= 5 and values_exact:
-            distinct = len(set(sketch["values"]) | set(values))
-        elif distinct <= 5:
-            distinct = 6  # more than the tracked off-point values: certainly above 5
-        chosen = self.settings.method_for(name, "numeric")
-        method = chosen or stats.default_method("numeric", ref_rows, distinct)
-        threshold = self.settings.threshold_for(name, "numeric", method)
+        ref_rows = int(ref["count"])
+        method = self.tests.method_for(name, "numeric") or stats.default_method(
+            "numeric", ref_rows, _distinct(ref, values, values_exact)
+        )
+        threshold = self.tests.threshold_for(name, "numeric", method)
         base = ColumnDrift(
             column=name, kind="numeric", method=method, threshold=threshold, score=None,
             drifted=False, reference_rows=ref_rows, current_rows=cur.rows, current_nulls=cur.nulls,
@@ -225,71 +238,17 @@ class DriftMonitor:
         if cur.rows == 0:
             base.status, base.note = "no_current_values", "no non-null current values"
             return base
-        ref_exact = bool(sketch["exact"])
-        if method in (stats.KS, stats.WASSERSTEIN):
-            interval = cur.interval()
-            ref_cdf = np.cumsum(weights) / weights.sum()
-            if method == stats.KS:
-                statistic = stats.ks_statistic(ref_cdf, interval)
-                base.score = stats.ks_pvalue(statistic, ref_rows, cur.rows)
-                if not ref_exact:
-                    base.exact = False
-                    base.error_bound = float(sketch["cdf_error"])
-                    base.note = (
-                        f"KS statistic {statistic:.4g} from a {weights.size}-point reference "
-                        f"sketch, within {sketch['cdf_error']:.2g} of the exact statistic"
-                    )
-            else:
-                low, high = stats.wasserstein_bounds(ref_cdf, interval)
-                std0 = (
-                    float(ref["std"]) * np.sqrt((ref_rows - 1) / ref_rows) if ref_rows > 1 else 0.0
-                )
-                norm = max(std0, stats.WASSERSTEIN_MIN_STD)
-                base.score = (low + high) / 2 / norm
-                bound = ((high - low) / 2 + float(sketch["w1_error"])) / norm
-                base.exact = bound == 0.0
-                base.error_bound = bound
-                if bound:
-                    base.note = (
-                        "W1 from interval counts and sums of the current values against the "
-                        f"{weights.size} reference points; |error| <= {bound:.2g}"
-                    )
+        if method == stats.KS:
+            _ks(base, ref, cur)
+        elif method == stats.WASSERSTEIN:
+            _wasserstein(base, ref, cur)
         elif method in (stats.CHISQUARE, stats.Z) or (
             int(ref["distinct"]) <= stats.VALUE_BINNING_MAX_DISTINCT
         ):
             # Counts per value: chi-square and z always, JS / PSI when the reference has few values.
-            ref_values = dict(zip(sketch["values"], sketch["counts"], strict=True))
-            keys = sorted(set(ref_values) | set(values))
-            ref_counts = np.array([ref_values.get(k, 0) for k in keys], dtype=np.float64)
-            cur_counts = np.array([values.get(k, 0) for k in keys], dtype=np.float64)
-            if not values_exact:
-                lumped = cur.rows - cur_counts.sum()
-                ref_counts, cur_counts = np.append(ref_counts, 0), np.append(cur_counts, lumped)
-                base.exact = False
-                base.note = (
-                    f"more than {len(values)} distinct current values off the reference values: "
-                    "they are counted as one extra value"
-                )
-            base.score = self._count_test(method, ref_counts, cur_counts)
+            _on_values(base, ref, cur, values, values_exact)
         else:
-            # JS / PSI on Sturges bins over reference and current together, as Evidently does.
-            low = min(float(ref["min"]), cur.minimum)
-            high = max(float(ref["max"]), cur.maximum)
-            edges = stats.sturges_edges(low, high, ref_rows + cur.rows)
-            ref_hist = np.histogram(np.asarray(sketch["values"]), edges, weights=weights)[0]
-            below, uncertain = cur.cumulative_below(edges[:-1])
-            cur_hist = np.diff(np.append(below, cur.rows))
-            ref_share, cur_share = ref_hist / ref_hist.sum(), cur_hist / cur.rows
-            base.score = self._share_test(method, ref_share, cur_share)
-            ref_bound = float(sketch["cdf_error"])
-            if uncertain or ref_bound:
-                base.exact = False
-                base.error_bound = float(uncertain / cur.rows + ref_bound)
-                base.note = (
-                    f"{edges.size - 1} Sturges bins; current counts at bin edges spread linearly "
-                    "between reference points: each bin share may be off by at most "
-                    f"{base.error_bound:.2g}"
-                )
+            _on_bins(base, ref, cur)
         assert base.score is not None
         base.drifted = stats.drifted(method, base.score, threshold)
         return base
@@ -321,7 +280,7 @@ class DriftMonitor:
         cur_counts = np.array([current.get(k, 0) for k in keys], dtype=np.float64)
         ref_rows = int(ref["count"])
         distinct = int(np.count_nonzero(ref_counts + cur_counts))
-        method = self.settings.method_for(name, "categorical") or stats.default_method(
+        method = self.tests.method_for(name, "categorical") or stats.default_method(
             "categorical", ref_rows, distinct
         )
         if method in (stats.KS, stats.WASSERSTEIN):
@@ -332,7 +291,7 @@ class DriftMonitor:
                     repr(method),
                 )
             )
-        threshold = self.settings.threshold_for(name, "categorical", method)
+        threshold = self.tests.threshold_for(name, "categorical", method)
         result = ColumnDrift(
             column=name, kind="categorical", method=method, threshold=threshold, score=None,
             drifted=False, reference_rows=ref_rows, current_rows=cur.rows, current_nulls=cur.nulls,
@@ -342,28 +301,122 @@ class DriftMonitor:
             result.status, result.note = "no_current_values", "no non-null current values"
             return result
         present = (ref_counts + cur_counts) > 0
-        result.score = self._count_test(method, ref_counts[present], cur_counts[present])
+        result.score = _count_test(method, ref_counts[present], cur_counts[present])
         result.drifted = stats.drifted(method, result.score, threshold)
         return result
 
-    # --- shared -------------------------------------------------------------------------------
-    @staticmethod
-    def _count_test(method: str, ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-        if method == stats.CHISQUARE:
-            return stats.chisquare_pvalue(ref_counts, cur_counts)
-        if method == stats.Z:
-            return stats.z_pvalue(ref_counts, cur_counts)
-        return DriftMonitor._share_test(
-            method, ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()
+
+# --- numeric tests, each filling in one column's verdict ------------------------------------
+
+
+def _distinct(ref: Mapping[str, Any], values: Mapping[float, int], values_exact: bool) -> int:
+    """Distinct values of reference and current together, as far as the test choice needs."""
+    distinct = int(ref["distinct"])
+    if distinct <= 5 and values_exact:
+        return len(set(ref["sketch"]["values"]) | set(values))
+    if distinct <= 5:
+        return 6  # more than the tracked off-point values: certainly above 5
+    return distinct
+
+
+def _reference_cdf(ref: Mapping[str, Any]) -> np.ndarray:
+    weights = np.asarray(ref["sketch"]["counts"], dtype=np.float64)
+    return np.cumsum(weights) / weights.sum()
+
+
+def _ks(base: ColumnDrift, ref: Mapping[str, Any], cur: NumericSummary) -> None:
+    sketch = ref["sketch"]
+    statistic = stats.ks_statistic(_reference_cdf(ref), cur.interval())
+    base.score = stats.ks_pvalue(statistic, base.reference_rows, cur.rows)
+    if not bool(sketch["exact"]):
+        base.exact = False
+        base.error_bound = float(sketch["cdf_error"])
+        base.note = (
+            f"KS statistic {statistic:.4g} from a {len(sketch['counts'])}-point reference "
+            f"sketch, within {sketch['cdf_error']:.2g} of the exact statistic"
         )
 
-    @staticmethod
-    def _share_test(method: str, ref_share: np.ndarray, cur_share: np.ndarray) -> float:
-        if method == stats.JENSENSHANNON:
-            return stats.jensenshannon_distance(ref_share, cur_share)
-        if method == stats.PSI:
-            return shared_stats.psi(ref_share, cur_share)
-        raise ConfigError(expected_got("binned drift method", "jensenshannon or psi", repr(method)))
+
+def _wasserstein(base: ColumnDrift, ref: Mapping[str, Any], cur: NumericSummary) -> None:
+    sketch = ref["sketch"]
+    ref_rows = base.reference_rows
+    low, high = stats.wasserstein_bounds(_reference_cdf(ref), cur.interval())
+    std0 = float(ref["std"]) * np.sqrt((ref_rows - 1) / ref_rows) if ref_rows > 1 else 0.0
+    norm = max(std0, stats.WASSERSTEIN_MIN_STD)
+    base.score = (low + high) / 2 / norm
+    bound = ((high - low) / 2 + float(sketch["w1_error"])) / norm
+    base.exact = bound == 0.0
+    base.error_bound = bound
+    if bound:
+        base.note = (
+            "W1 from interval counts and sums of the current values against the "
+            f"{len(sketch['counts'])} reference points; |error| <= {bound:.2g}"
+        )
+
+
+def _on_values(
+    base: ColumnDrift,
+    ref: Mapping[str, Any],
+    cur: NumericSummary,
+    values: Mapping[float, int],
+    values_exact: bool,
+) -> None:
+    sketch = ref["sketch"]
+    ref_values = dict(zip(sketch["values"], sketch["counts"], strict=True))
+    keys = sorted(set(ref_values) | set(values))
+    ref_counts = np.array([ref_values.get(k, 0) for k in keys], dtype=np.float64)
+    cur_counts = np.array([values.get(k, 0) for k in keys], dtype=np.float64)
+    if not values_exact:
+        lumped = cur.rows - cur_counts.sum()
+        ref_counts, cur_counts = np.append(ref_counts, 0), np.append(cur_counts, lumped)
+        base.exact = False
+        base.note = (
+            f"more than {len(values)} distinct current values off the reference values: "
+            "they are counted as one extra value"
+        )
+    base.score = _count_test(base.method, ref_counts, cur_counts)
+
+
+def _on_bins(base: ColumnDrift, ref: Mapping[str, Any], cur: NumericSummary) -> None:
+    """JS / PSI on Sturges bins over reference and current together, as Evidently does."""
+    sketch = ref["sketch"]
+    weights = np.asarray(sketch["counts"], dtype=np.float64)
+    low = min(float(ref["min"]), cur.minimum)
+    high = max(float(ref["max"]), cur.maximum)
+    edges = stats.sturges_edges(low, high, base.reference_rows + cur.rows)
+    ref_hist = np.histogram(np.asarray(sketch["values"]), edges, weights=weights)[0]
+    below, uncertain = cur.cumulative_below(edges[:-1])
+    cur_hist = np.diff(np.append(below, cur.rows))
+    ref_share, cur_share = ref_hist / ref_hist.sum(), cur_hist / cur.rows
+    base.score = _share_test(base.method, ref_share, cur_share)
+    ref_bound = float(sketch["cdf_error"])
+    if uncertain or ref_bound:
+        base.exact = False
+        base.error_bound = float(uncertain / cur.rows + ref_bound)
+        base.note = (
+            f"{edges.size - 1} Sturges bins; current counts at bin edges spread linearly "
+            "between reference points: each bin share may be off by at most "
+            f"{base.error_bound:.2g}"
+        )
+
+
+# --- tests on counts and shares ---------------------------------------------------------------
+
+
+def _count_test(method: str, ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    if method == stats.CHISQUARE:
+        return stats.chisquare_pvalue(ref_counts, cur_counts)
+    if method == stats.Z:
+        return stats.z_pvalue(ref_counts, cur_counts)
+    return _share_test(method, ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum())
+
+
+def _share_test(method: str, ref_share: np.ndarray, cur_share: np.ndarray) -> float:
+    if method == stats.JENSENSHANNON:
+        return stats.jensenshannon_distance(ref_share, cur_share)
+    if method == stats.PSI:
+        return shared_stats.psi(ref_share, cur_share)
+    raise ConfigError(expected_got("binned drift method", "jensenshannon or psi", repr(method)))
 
 
 def _as_text(values: pd.Series) -> pd.Series:

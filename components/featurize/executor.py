@@ -244,41 +244,51 @@ def render_summary(
         "",
         markdown_table(["kind", "features"], [[k, v] for k, v in feature_counts(state).items()]),
     ]
-    if state["categorical"]:
-        lines += [
-            "## Categorical vocabularies",
-            "",
-            f"Values seen in fewer than {state['params']['min_category_count']} train rows, and "
-            "values never seen, go to the `__unknown__` bucket.",
-            "",
-            markdown_table(
-                ["column", "vocabulary", "missing bucket", "unknown in valid", "unknown in test"],
+    return "\n".join(lines + _vocabulary_lines(state, unseen) + _unrecognised_lines(state, unseen))
+
+
+def _vocabulary_lines(state: dict[str, Any], unseen: dict[str, dict[str, int]]) -> list[str]:
+    """The categorical vocabularies and their unknown values in valid and test."""
+    if not state["categorical"]:
+        return []
+    return [
+        "## Categorical vocabularies",
+        "",
+        f"Values seen in fewer than {state['params']['min_category_count']} train rows, and "
+        "values never seen, go to the `__unknown__` bucket.",
+        "",
+        markdown_table(
+            ["column", "vocabulary", "missing bucket", "unknown in valid", "unknown in test"],
+            [
                 [
-                    [
-                        s["column"],
-                        len(s["vocabulary"]),
-                        "yes" if s["missing_bucket"] else "no",
-                        unseen[keys.VALID].get(s["column"], 0),
-                        unseen[keys.TEST].get(s["column"], 0),
-                    ]
-                    for s in state["categorical"]
-                ],
-            ),
-        ]
+                    s["column"],
+                    len(s["vocabulary"]),
+                    "yes" if s["missing_bucket"] else "no",
+                    unseen[keys.VALID].get(s["column"], 0),
+                    unseen[keys.TEST].get(s["column"], 0),
+                ]
+                for s in state["categorical"]
+            ],
+        ),
+    ]
+
+
+def _unrecognised_lines(state: dict[str, Any], unseen: dict[str, dict[str, int]]) -> list[str]:
+    """Values of other columns that could not be read (treated as missing), per split."""
     categorical = {s["column"] for s in state["categorical"]}
     other = sorted(
         {c for name in (keys.VALID, keys.TEST) for c in unseen[name] if c not in categorical}
     )
-    if other:
-        lines += [
-            "## Other unrecognised values (treated as missing)",
-            "",
-            markdown_table(
-                ["column", "valid", "test"],
-                [[c, unseen[keys.VALID].get(c, 0), unseen[keys.TEST].get(c, 0)] for c in other],
-            ),
-        ]
-    return "\n".join(lines)
+    if not other:
+        return []
+    return [
+        "## Other unrecognised values (treated as missing)",
+        "",
+        markdown_table(
+            ["column", "valid", "test"],
+            [[c, unseen[keys.VALID].get(c, 0), unseen[keys.TEST].get(c, 0)] for c in other],
+        ),
+    ]
 
 
 def _rate(labels: np.ndarray) -> float:

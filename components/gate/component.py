@@ -80,38 +80,7 @@ def gate(
         Output: True when the challenger is blessed: the ``blessed`` flag the executor put on
             the blessing's metadata (the pipeline's ``dsl.If`` reads it).
     """
-    from components.gate.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.gate.executor import main
 
-    run(
-        challenger=challenger,
-        splits=splits,
-        leaderboard=leaderboard,
-        champion_uri=champion_uri,
-        blessing=blessing,
-        rationale=rationale,
-        metrics=metrics,
-        blessed_bundle=blessed_bundle,
-        lineage_record=lineage,
-        run_name=run_name,
-        run_id=run_id,
-        min_auc=min_auc,
-        max_log_loss=max_log_loss,
-        min_accuracy=min_accuracy,
-        auc_margin=auc_margin,
-        log_loss_margin=log_loss_margin,
-        accuracy_margin=accuracy_margin,
-        require_improvement=require_improvement,
-        min_auc_improvement=min_auc_improvement,
-        slice_columns=list(slice_columns),
-        min_slice_rows=min_slice_rows,
-        max_slice_degradation=max_slice_degradation,
-        confidence=confidence,
-        bootstrap_resamples=bootstrap_resamples,
-        seed=seed,
-        min_test_rows=min_test_rows,
-        min_class_rows=min_class_rows,
-        infra_sample_rows=infra_sample_rows,
-    )
-    # The branch flag is the blessing's own verdict (keys.META_BLESSED), not a second source of
-    # truth; a bare return value is what kfp.local's dsl.If can resolve (named outputs it cannot).
-    return blessing.metadata["blessed"]
+    return main(arguments)

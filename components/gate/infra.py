@@ -160,59 +160,51 @@ def serving_reasons(
     paths, note = serving_paths()
     reasons, worst_all = [], 0.0
     for name, predict in paths.items():
-        check = "serving_" + ("v2" if name == PATH_V2 else "v1" if name == PATH_V1 else "records")
-        try:
-            got = np.asarray(predict(bundle_dir, records), dtype=np.float64).reshape(-1)
-        except Exception as exc:  # any failure of the serving path is the finding
-            reasons.append(
-                Reason(
-                    CHECK_INFRA,
-                    check,
-                    False,
-                    f"{name} failed on {len(records)} raw test rows: {type(exc).__name__}: {exc}",
-                    {"path": name, "rows": len(records), "error": str(exc), "note": note},
-                )
-            )
-            continue
-        want = expected[positions]
-        if got.shape != want.shape:
-            reasons.append(
-                Reason(
-                    CHECK_INFRA,
-                    check,
-                    False,
-                    f"{name} returned {got.size} probabilities for {want.size} rows",
-                    {"path": name, "rows": len(records), "note": note},
-                )
-            )
-            continue
-        gaps = np.abs(got - want)
-        worst = float(gaps.max()) if gaps.size else 0.0
+        reason, worst = _path_reason(
+            name, predict, bundle_dir, records, expected[positions], positions, note
+        )
+        reasons.append(reason)
         worst_all = max(worst_all, worst)
-        ok = bool(np.isfinite(gaps).all()) and worst <= PARITY_TOLERANCE
-        row = int(positions[int(np.argmax(gaps))]) if gaps.size else -1
-        message = (
-            f"{name}: {len(records)} raw test rows give the evaluation path's probabilities "
-            f"(max |diff| {worst:.2g} <= {PARITY_TOLERANCE:g}); {note}"
-            if ok
-            else f"{name}: test row {row} gives {got[int(np.argmax(gaps))]:.8f} through serving "
-            f"but {want[int(np.argmax(gaps))]:.8f} through evaluation (max |diff| {worst:.3g} > "
-            f"{PARITY_TOLERANCE:g}); {note}"
-        )
-        reasons.append(
-            Reason(
-                CHECK_INFRA,
-                check,
-                ok,
-                message,
-                {
-                    "path": name,
-                    "rows": len(records),
-                    "max_abs_diff": worst,
-                    "tolerance": PARITY_TOLERANCE,
-                    "worst_row": row,
-                    "note": note,
-                },
-            )
-        )
     return reasons, worst_all
+
+
+def _path_reason(
+    name: str,
+    predict: Predict,
+    bundle_dir: str,
+    records: Sequence[Mapping[str, Any]],
+    want: np.ndarray,
+    positions: np.ndarray,
+    note: str,
+) -> tuple[Reason, float]:
+    """One serving path's parity with the evaluation path on the sampled rows (and its largest
+    absolute difference; 0 when it failed or answered for another number of rows)."""
+    check = "serving_" + ("v2" if name == PATH_V2 else "v1" if name == PATH_V1 else "records")
+    numbers: dict[str, Any] = {"path": name, "rows": len(records)}
+    try:
+        got = np.asarray(predict(bundle_dir, records), dtype=np.float64).reshape(-1)
+    except Exception as exc:  # any failure of the serving path is the finding
+        message = f"{name} failed on {len(records)} raw test rows: {type(exc).__name__}: {exc}"
+        return Reason(
+            CHECK_INFRA, check, False, message, {**numbers, "error": str(exc), "note": note}
+        ), 0.0
+    if got.shape != want.shape:
+        message = f"{name} returned {got.size} probabilities for {want.size} rows"
+        return Reason(CHECK_INFRA, check, False, message, {**numbers, "note": note}), 0.0
+    gaps = np.abs(got - want)
+    worst = float(gaps.max()) if gaps.size else 0.0
+    ok = bool(np.isfinite(gaps).all()) and worst <= PARITY_TOLERANCE
+    at = int(np.argmax(gaps)) if gaps.size else -1
+    row = int(positions[at]) if gaps.size else -1
+    message = (
+        f"{name}: {len(records)} raw test rows give the evaluation path's probabilities "
+        f"(max |diff| {worst:.2g} <= {PARITY_TOLERANCE:g}); {note}"
+        if ok
+        else f"{name}: test row {row} gives {got[at]:.8f} through serving "
+        f"but {want[at]:.8f} through evaluation (max |diff| {worst:.3g} > "
+        f"{PARITY_TOLERANCE:g}); {note}"
+    )
+    numbers.update(
+        {"max_abs_diff": worst, "tolerance": PARITY_TOLERANCE, "worst_row": row, "note": note}
+    )
+    return Reason(CHECK_INFRA, check, ok, message, numbers), worst

@@ -70,7 +70,7 @@ def record(
         keys.LINEAGE_CANDIDATES: candidates(board),
         keys.LINEAGE_CHALLENGER: dict(challenger),
         keys.LINEAGE_CHAMPION: dict(champion) if champion else None,
-        keys.LINEAGE_THRESHOLDS: config.to_dict(),
+        keys.LINEAGE_THRESHOLDS: config.thresholds(),
         keys.LINEAGE_DECISION: {
             keys.BLESSING_BLESSED: decision.blessed,
             keys.BLESSING_VERDICT: decision.verdict,

@@ -35,9 +35,6 @@ def _p(value: float | None) -> str:
 
 def metrics_table(evidence: Evidence) -> str:
     """Challenger and champion test metrics with intervals, differences and p-values."""
-    boot = evidence.bootstrap
-    d, m = evidence.delong, evidence.mcnemar
-    champ = evidence.champion or {}
     header = [
         "metric",
         "challenger",
@@ -47,6 +44,14 @@ def metrics_table(evidence: Evidence) -> str:
         "interval",
         "p-value",
     ]
+    return markdown_table(header, [*_interval_rows(evidence), *_point_rows(evidence)])
+
+
+def _interval_rows(evidence: Evidence) -> list[list[Any]]:
+    """AUC by DeLong and by bootstrap, log loss and accuracy by bootstrap, with intervals."""
+    boot = evidence.bootstrap
+    d, m = evidence.delong, evidence.mcnemar
+    champ = evidence.champion or {}
     auc_diff = Interval(d.difference, d.low, d.high, d.confidence) if d else None
     boot_diff = boot[keys.METRIC_AUC].difference
     rows = [
@@ -82,6 +87,13 @@ def metrics_table(evidence: Evidence) -> str:
                 f"{_p(m.p_value)} (McNemar)" if m and metric == keys.METRIC_ACCURACY else "",
             ]
         )
+    return rows
+
+
+def _point_rows(evidence: Evidence) -> list[list[Any]]:
+    """Precision, recall and F1 at 0.5: point estimates only."""
+    champ = evidence.champion or {}
+    rows = []
     for metric in (keys.METRIC_PRECISION, keys.METRIC_RECALL, keys.METRIC_F1):
         value = evidence.challenger[metric]
         other = champ.get(metric)
@@ -96,7 +108,7 @@ def metrics_table(evidence: Evidence) -> str:
                 "",
             ]
         )
-    return markdown_table(header, rows)
+    return rows
 
 
 def slices_table(evidence: Evidence) -> str:
@@ -187,7 +199,7 @@ def rationale(
     lines += [
         "## Thresholds",
         "",
-        markdown_table(["parameter", "value"], [[k, v] for k, v in config.to_dict().items()]),
+        markdown_table(["parameter", "value"], [[k, v] for k, v in config.thresholds().items()]),
     ]
     return "\n".join(lines)
 

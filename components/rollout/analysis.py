@@ -22,15 +22,19 @@ those sentences.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from scipy import stats as sps
 from scipy.stats import chi2
 
 from components._shared.stats import psi, row_log_loss
+
+if TYPE_CHECKING:
+    from components.rollout.config import RolloutConfig
 
 ERROR_RATE: Final = "error_rate"
 LATENCY_P95: Final = "latency_p95"
@@ -44,20 +48,25 @@ PSI_MIN_BIN_SHARE: Final = 0.1
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """What the canary must meet at every step."""
+class Bounds:
+    """What the canary must meet at every step: the config's check bounds (:meth:`of`)."""
 
-    max_error_rate_increase: float = 0.01
-    max_latency_ratio: float = 1.5
-    min_latency_delta_ms: float = 5.0
-    max_psi: float = 0.2
-    min_ks_p_value: float = 0.001
-    alpha: float = 0.05
-    power: float = 0.8
-    min_detectable_effect: float = 0.02
+    max_error_rate_increase: float
+    max_latency_ratio: float
+    min_latency_delta_ms: float
+    max_psi: float
+    min_ks_p_value: float
+    alpha: float
+    power: float
+    min_detectable_effect: float
+
+    @classmethod
+    def of(cls, config: RolloutConfig) -> Bounds:
+        """The bounds a rollout's config sets (each read from the config, its one declaration)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
 
     def to_dict(self) -> dict[str, float]:
-        return dict(self.__dict__)
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -164,33 +173,33 @@ def _round(value: float | None, digits: int = 6) -> float | None:
     return round(float(value), digits)
 
 
-def check_error_rate(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
+def check_error_rate(stable: SideWindow, canary: SideWindow, bounds: Bounds) -> Check:
     """The canary's error rate may exceed stable's by at most the threshold."""
     if not canary.requests:
         return Check(
             ERROR_RATE,
             False,
             None,
-            t.max_error_rate_increase,
+            bounds.max_error_rate_increase,
             "error_rate: no request reached the canary in the window",
         )
     c = canary.error_rate or 0.0
     s = stable.error_rate or 0.0
     increase = c - s
-    ok = increase <= t.max_error_rate_increase
+    ok = increase <= bounds.max_error_rate_increase
     text = (
         f"error_rate: canary {c:.4f} ({canary.errors}/{canary.requests}) vs stable {s:.4f} "
         f"({stable.errors}/{stable.requests}); increase {increase:+.4f} "
-        f"{'<=' if ok else '>'} {t.max_error_rate_increase}"
+        f"{'<=' if ok else '>'} {bounds.max_error_rate_increase}"
     )
     if not ok and canary.error_examples:
         text += f"; e.g. {canary.error_examples[0]}"
     return Check(
-        ERROR_RATE, ok, increase, t.max_error_rate_increase, text, {"canary": c, "stable": s}
+        ERROR_RATE, ok, increase, bounds.max_error_rate_increase, text, {"canary": c, "stable": s}
     )
 
 
-def check_latency(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
+def check_latency(stable: SideWindow, canary: SideWindow, bounds: Bounds) -> Check:
     """p95 latency ratio, with an absolute slack below which a ratio is not a regression."""
     c, s = canary.latency_p95_ms, stable.latency_p95_ms
     if c is None or s is None or s <= 0:
@@ -198,18 +207,18 @@ def check_latency(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Chec
             LATENCY_P95,
             None,
             None,
-            t.max_latency_ratio,
+            bounds.max_latency_ratio,
             f"latency_p95: not compared (canary {c}, stable {s} ms)",
         )
     ratio = c / s
-    ok = ratio <= t.max_latency_ratio or (c - s) <= t.min_latency_delta_ms
+    ok = ratio <= bounds.max_latency_ratio or (c - s) <= bounds.min_latency_delta_ms
     text = (
         f"latency_p95: canary {c:.2f} ms vs stable {s:.2f} ms ({canary.latency_source}); "
-        f"ratio {ratio:.3f} {'<=' if ratio <= t.max_latency_ratio else '>'} "
-        f"{t.max_latency_ratio}, difference {c - s:+.2f} ms (slack {t.min_latency_delta_ms} ms)"
+        f"ratio {ratio:.3f} {'<=' if ratio <= bounds.max_latency_ratio else '>'} "
+        f"{bounds.max_latency_ratio}, difference {c - s:+.2f} ms (slack {bounds.min_latency_delta_ms} ms)"
     )
     return Check(
-        LATENCY_P95, ok, ratio, t.max_latency_ratio, text, {"canary_ms": c, "stable_ms": s}
+        LATENCY_P95, ok, ratio, bounds.max_latency_ratio, text, {"canary_ms": c, "stable_ms": s}
     )
 
 
@@ -234,17 +243,17 @@ def bucket_counts(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.bincount(slots, minlength=bounds.size).astype(np.float64)
 
 
-def check_psi(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
+def check_psi(stable: SideWindow, canary: SideWindow, bounds: Bounds) -> Check:
     """PSI of the score distributions over merged histogram buckets."""
     if stable.score_counts is None or canary.score_counts is None:
-        return Check(SCORE_PSI, None, None, t.max_psi, "score_psi: no score histogram")
+        return Check(SCORE_PSI, None, None, bounds.max_psi, "score_psi: no score histogram")
     s, c = np.asarray(stable.score_counts, float), np.asarray(canary.score_counts, float)
     if s.sum() < MIN_SCORES or c.sum() < MIN_SCORES:
         return Check(
             SCORE_PSI,
             None,
             None,
-            t.max_psi,
+            bounds.max_psi,
             f"score_psi: too few scores (stable {int(s.sum())}, canary {int(c.sum())}, "
             f"need {MIN_SCORES})",
         )
@@ -257,19 +266,19 @@ def check_psi(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
     # fails the canary only when it is also beyond sampling noise at the KS significance level.
     n_eff = float(s.sum() * c.sum() / (s.sum() + c.sum()))
     p_noise = float(chi2.sf(value * n_eff, max(len(starts) - 1, 1)))
-    material = value > t.max_psi
-    ok = not (material and p_noise < t.min_ks_p_value)
+    material = value > bounds.max_psi
+    ok = not (material and p_noise < bounds.min_ks_p_value)
     text = (
-        f"score_psi: {value:.4f} {'>' if material else '<='} {t.max_psi} over {len(starts)} bins "
+        f"score_psi: {value:.4f} {'>' if material else '<='} {bounds.max_psi} over {len(starts)} bins "
         f"(stable {int(s.sum())} scores, canary {int(c.sum())}); chance of that much PSI from "
-        f"sampling alone p={p_noise:.3g} ({'<' if p_noise < t.min_ks_p_value else '>='} "
-        f"{t.min_ks_p_value})"
+        f"sampling alone p={p_noise:.3g} ({'<' if p_noise < bounds.min_ks_p_value else '>='} "
+        f"{bounds.min_ks_p_value})"
     )
     numbers = {"bins": len(starts), "noise_p_value": p_noise}
-    return Check(SCORE_PSI, ok, value, t.max_psi, text, numbers)
+    return Check(SCORE_PSI, ok, value, bounds.max_psi, text, numbers)
 
 
-def check_ks(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
+def check_ks(stable: SideWindow, canary: SideWindow, bounds: Bounds) -> Check:
     """Two-sample KS on scores: raw when both sides' scores are known, else bucketed."""
     if stable.scores is not None and canary.scores is not None:
         s, c = stable.scores, canary.scores
@@ -278,7 +287,7 @@ def check_ks(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
                 SCORE_KS,
                 None,
                 None,
-                t.min_ks_p_value,
+                bounds.min_ks_p_value,
                 f"score_ks: too few scores (stable {s.size}, canary {c.size})",
             )
         result = sps.ks_2samp(s, c)
@@ -297,7 +306,7 @@ def check_ks(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
                 SCORE_KS,
                 None,
                 None,
-                t.min_ks_p_value,
+                bounds.min_ks_p_value,
                 f"score_ks: too few scores (stable {n_s}, canary {n_c})",
             )
         # At bucket bounds only: a lower bound of the true statistic (conservative).
@@ -306,17 +315,17 @@ def check_ks(stable: SideWindow, canary: SideWindow, t: Thresholds) -> Check:
         p_value = float(sps.kstwo.sf(statistic, round(m * n / (m + n))))
         basis = "score buckets"
     else:
-        return Check(SCORE_KS, None, None, t.min_ks_p_value, "score_ks: no scores")
-    ok = p_value >= t.min_ks_p_value
+        return Check(SCORE_KS, None, None, bounds.min_ks_p_value, "score_ks: no scores")
+    ok = p_value >= bounds.min_ks_p_value
     text = (
         f"score_ks: statistic {statistic:.4f}, p-value {p_value:.3g} "
-        f"{'>=' if ok else '<'} {t.min_ks_p_value} ({basis}, stable {n_s}, canary {n_c})"
+        f"{'>=' if ok else '<'} {bounds.min_ks_p_value} ({basis}, stable {n_s}, canary {n_c})"
     )
-    return Check(SCORE_KS, ok, p_value, t.min_ks_p_value, text, {"statistic": statistic})
+    return Check(SCORE_KS, ok, p_value, bounds.min_ks_p_value, text, {"statistic": statistic})
 
 
-def compare(
-    stable: SideWindow, canary: SideWindow, t: Thresholds, *, same_window: SideWindow | None = None
+def analyse_step(
+    stable: SideWindow, canary: SideWindow, bounds: Bounds, *, same_window: SideWindow | None = None
 ) -> list[Check]:
     """Every health and score-shift check of one step.
 
@@ -328,10 +337,10 @@ def compare(
     if same_window is not None and same_window.requests >= MIN_SCORES:
         latency_reference = same_window
     return [
-        check_error_rate(stable, canary, t),
-        check_latency(latency_reference, canary, t),
-        check_psi(stable, canary, t),
-        check_ks(stable, canary, t),
+        check_error_rate(stable, canary, bounds),
+        check_latency(latency_reference, canary, bounds),
+        check_psi(stable, canary, bounds),
+        check_ks(stable, canary, bounds),
     ]
 
 
@@ -355,7 +364,7 @@ def ab_test(
     stable_scores: np.ndarray,
     canary_labels: np.ndarray,
     canary_scores: np.ndarray,
-    t: Thresholds,
+    bounds: Bounds,
     *,
     threshold: float = 0.5,
 ) -> Check:
@@ -371,11 +380,44 @@ def ab_test(
             AB_TEST,
             None,
             None,
-            t.alpha,
+            bounds.alpha,
             f"ab_test: labelled predictions stable {n_s}, canary {n_c}: nothing to test",
         )
-    correct_s = (stable_scores >= threshold) == (stable_labels == 1)
-    correct_c = (canary_scores >= threshold) == (canary_labels == 1)
+    z = float(sps.norm.ppf(1 - bounds.alpha / 2))
+    accuracy = _accuracy_difference(
+        (stable_scores >= threshold) == (stable_labels == 1),
+        (canary_scores >= threshold) == (canary_labels == 1),
+        z,
+    )
+    loss = _log_loss_difference(
+        row_log_loss(stable_labels, stable_scores), row_log_loss(canary_labels, canary_scores), z
+    )
+    acc_s, acc_c = accuracy["stable_accuracy"], accuracy["canary_accuracy"]
+    diff, ci = accuracy["accuracy_difference"], accuracy["accuracy_ci"]
+    required = required_sample_size(acc_s, bounds.min_detectable_effect, bounds.alpha, bounds.power)
+    worse = ci[1] < 0
+    recommendation = _recommendation(ci, n_s, n_c, required, bounds.min_detectable_effect)
+    numbers = {
+        "stable_n": n_s,
+        "canary_n": n_c,
+        **accuracy,
+        **loss,
+        "required_per_arm": required,
+        "recommendation": recommendation,
+    }
+    text = (
+        f"ab_test: accuracy canary {acc_c:.4f} (n={n_c}) vs stable {acc_s:.4f} (n={n_s}), "
+        f"difference {diff:+.4f}, {1 - bounds.alpha:.0%} CI [{ci[0]:+.4f}, {ci[1]:+.4f}], "
+        f"chi-square p {accuracy['chi2_p_value']:.3g}; log loss difference "
+        f"{loss['log_loss_difference']:+.4f} (Welch p {loss['welch_p_value']:.3g}); "
+        f"need {required} per arm; {recommendation}"
+    )
+    return Check(AB_TEST, not worse, diff, bounds.alpha, text, numbers)
+
+
+def _accuracy_difference(correct_s: np.ndarray, correct_c: np.ndarray, z: float) -> dict[str, Any]:
+    """Accuracy of each arm, canary - stable with its normal CI, and the 2x2 chi-square test."""
+    n_s, n_c = int(correct_s.size), int(correct_c.size)
     acc_s, acc_c = float(correct_s.mean()), float(correct_c.mean())
     diff = acc_c - acc_s
     table = np.array(
@@ -385,49 +427,38 @@ def ab_test(
         chi2, p_acc = 0.0, 1.0  # every row right (or wrong) on both sides: no difference
     else:
         chi2, p_acc, _, _ = sps.chi2_contingency(table, correction=False)
-    z = float(sps.norm.ppf(1 - t.alpha / 2))
     se = math.sqrt(acc_s * (1 - acc_s) / n_s + acc_c * (1 - acc_c) / n_c)
-    ci = (diff - z * se, diff + z * se)
-    loss_s, loss_c = (
-        row_log_loss(stable_labels, stable_scores),
-        row_log_loss(canary_labels, canary_scores),
-    )
-    welch = sps.ttest_ind(loss_c, loss_s, equal_var=False)
-    loss_diff = float(loss_c.mean() - loss_s.mean())
-    loss_se = math.sqrt(loss_c.var(ddof=1) / n_c + loss_s.var(ddof=1) / n_s)
-    required = required_sample_size(acc_s, t.min_detectable_effect, t.alpha, t.power)
-    worse = ci[1] < 0
-    if worse:
-        recommendation = "roll back: canary accuracy significantly lower"
-    elif min(n_s, n_c) < required:
-        recommendation = (
-            f"keep collecting: {required} labelled predictions per arm needed to see a "
-            f"{t.min_detectable_effect} accuracy drop, have stable {n_s}, canary {n_c}"
-        )
-    elif ci[0] > 0:
-        recommendation = "promote: canary accuracy significantly higher"
-    else:
-        recommendation = "promote: no significant difference at the required sample size"
-    numbers = {
-        "stable_n": n_s,
-        "canary_n": n_c,
+    return {
         "stable_accuracy": acc_s,
         "canary_accuracy": acc_c,
         "accuracy_difference": diff,
-        "accuracy_ci": [ci[0], ci[1]],
+        "accuracy_ci": [diff - z * se, diff + z * se],
         "chi2": float(chi2),
         "chi2_p_value": float(p_acc),
+    }
+
+
+def _log_loss_difference(loss_s: np.ndarray, loss_c: np.ndarray, z: float) -> dict[str, Any]:
+    """Mean row log loss, canary - stable, with its normal CI and Welch's t-test."""
+    welch = sps.ttest_ind(loss_c, loss_s, equal_var=False)
+    loss_diff = float(loss_c.mean() - loss_s.mean())
+    loss_se = math.sqrt(loss_c.var(ddof=1) / loss_c.size + loss_s.var(ddof=1) / loss_s.size)
+    return {
         "log_loss_difference": loss_diff,
         "log_loss_ci": [loss_diff - z * loss_se, loss_diff + z * loss_se],
         "welch_t": float(welch.statistic),
         "welch_p_value": float(welch.pvalue),
-        "required_per_arm": required,
-        "recommendation": recommendation,
     }
-    text = (
-        f"ab_test: accuracy canary {acc_c:.4f} (n={n_c}) vs stable {acc_s:.4f} (n={n_s}), "
-        f"difference {diff:+.4f}, {1 - t.alpha:.0%} CI [{ci[0]:+.4f}, {ci[1]:+.4f}], "
-        f"chi-square p {float(p_acc):.3g}; log loss difference {loss_diff:+.4f} "
-        f"(Welch p {float(welch.pvalue):.3g}); need {required} per arm; {recommendation}"
-    )
-    return Check(AB_TEST, not worse, diff, t.alpha, text, numbers)
+
+
+def _recommendation(ci: list[float], n_s: int, n_c: int, required: int, effect: float) -> str:
+    if ci[1] < 0:
+        return "roll back: canary accuracy significantly lower"
+    if min(n_s, n_c) < required:
+        return (
+            f"keep collecting: {required} labelled predictions per arm needed to see a "
+            f"{effect} accuracy drop, have stable {n_s}, canary {n_c}"
+        )
+    if ci[0] > 0:
+        return "promote: canary accuracy significantly higher"
+    return "promote: no significant difference at the required sample size"

@@ -48,13 +48,13 @@ def rollout(
         deployment: Deploy's deployment record (target, strategy, mode, sides).
         splits: Featurize's raw split rows; the test split is replayed (local target).
         steps: Canary traffic percents, increasing, the last 100.
-        window_requests: Requests per step that reach the canary (local; the total is
-            window_requests * 100 / percent).
+        window_requests: Requests per step that reach the canary (local replay); the total is
+            window_requests * 100 / percent.
         window_seconds: Longest window per step (local); the wait per step (kubernetes).
         concurrency: Parallel requests of the local replay.
-        request_timeout_s: Timeout of one replayed request.
+        request_timeout_s: Timeout of one replayed request, in seconds.
         seed: Seed of the row order and the traffic split.
-        feedback_uri: Table of outcomes (``request_id``, ``label``) for the A/B test ("" = none).
+        feedback_uri: Table of outcomes (request_id, label) for the A/B test ("" = none).
         stop_replaced: Local: stop the server that no longer serves (old stable or canary).
         max_error_rate_increase: Largest canary - stable error rate.
         max_latency_ratio: Largest canary / stable p95 latency (beyond min_latency_delta_ms).
@@ -67,7 +67,9 @@ def rollout(
         prometheus_url: Prometheus HTTP API (kubernetes target).
         prometheus_queries: PromQL overrides by name (requests, errors, latency_p95_seconds,
             score_buckets), templated with {namespace} {pods} {workload} {window}.
-        prometheus_selectors: {"stable"|"canary": {"pods": regex, "workload": name}} overrides.
+        prometheus_selectors: Per-side overrides of the pods regex and workload name Prometheus
+            series carry, e.g. {"canary": {"pods": "churn-predictor-00002-.*", "workload":
+            "churn-predictor-00002-deployment"}}.
         prometheus_token_file: Bearer token file for Prometheus ("" = none).
 
     Returns:
@@ -76,33 +78,7 @@ def rollout(
         metrics: promoted, steps_completed, rollout_seconds.
         promoted: True when the canary was promoted.
     """
-    from components.rollout.executor import run_component
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.rollout.executor import main
 
-    run_component(
-        deployment=deployment,
-        splits=splits,
-        trail=trail,
-        report_md=report,
-        metrics=metrics,
-        promoted_path=promoted,
-        steps=list(steps),
-        window_requests=window_requests,
-        window_seconds=window_seconds,
-        concurrency=concurrency,
-        request_timeout_s=request_timeout_s,
-        seed=seed,
-        feedback_uri=feedback_uri,
-        stop_replaced=stop_replaced,
-        max_error_rate_increase=max_error_rate_increase,
-        max_latency_ratio=max_latency_ratio,
-        min_latency_delta_ms=min_latency_delta_ms,
-        max_psi=max_psi,
-        min_ks_p_value=min_ks_p_value,
-        alpha=alpha,
-        power=power,
-        min_detectable_effect=min_detectable_effect,
-        prometheus_url=prometheus_url,
-        prometheus_queries=dict(prometheus_queries),
-        prometheus_selectors=dict(prometheus_selectors),
-        prometheus_token_file=prometheus_token_file,
-    )
+    main(arguments)

@@ -25,6 +25,8 @@ from components.rollout.analysis import SideWindow
 
 PREDICT_METRIC: Final = "request_predict_seconds"
 SCORE_METRIC: Final = "kfp_tabular_prediction_score"
+# Upper bounds of the runtime's score histogram (serving/metrics.py SCORE_BUCKETS) and +Inf.
+SCORE_BOUNDS: Final = np.array([*(round(0.05 * k, 2) for k in range(1, 21)), np.inf])
 REQUESTS: Final = "requests"
 ERRORS: Final = "errors"
 LATENCY_P95: Final = "latency_p95_seconds"

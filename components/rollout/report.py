@@ -12,7 +12,7 @@ def _mark(passed: bool | None) -> str:
 
 
 def render(trail: dict[str, Any]) -> str:
-    """Markdown of a rollout's decision trail (:func:`components.rollout.executor.execute`)."""
+    """Markdown of a rollout's decision trail (:func:`components.rollout.executor.roll_out`)."""
     lines = [
         f"# Rollout of `{trail.get('name')}`: {trail['decision']}",
         "",

@@ -2,9 +2,9 @@
 
 There is no gateway on one machine, so the split a gateway would make is made here: every
 request goes to the canary with probability ``canary_percent / 100`` (seeded), to stable
-otherwise. Each request is one raw test row as a V2 request (``serving.codec.v2_request``),
-its ``id`` the row's id column (a replayed row gets ``#<cycle>``), so labels that arrive later
-can be joined to it. Windows are bounded in requests and in seconds, every request has a
+otherwise. Each request is one raw test row as a V2 request
+(``components._shared.oip.v2_request``), its ``id`` the row's id column (a replayed row gets
+``#<cycle>``), so labels that arrive later can be joined to it. Windows are bounded in requests and in seconds, every request has a
 timeout, and only localhost is ever contacted.
 """
 

@@ -29,8 +29,8 @@ def shadow(
     """Compare the challenger's answers with the champion's on the champion's logged traffic.
 
     Args:
-        champion_uri: The champion's payload-logger output (CloudEvents JSON/JSONL, or batched
-            CSV/Parquet; a file or prefix, local or gs://), requests and responses.
+        champion_uri: The champion's payload-logger output (requests and responses; a file or
+            prefix, local or gs://): CloudEvents JSON/JSONL, or batched CSV/Parquet.
         shadow_uri: The shadow's logger output (same request ids through the Istio mirror).
         challenger_url: Without shadow logs: the challenger's base URL to replay requests to.
         model_name: The challenger's model name (with challenger_url).
@@ -41,8 +41,8 @@ def shadow(
         max_p95_abs_diff: Highest 95th percentile of |challenger - champion|.
         max_latency_ratio: Highest challenger / champion p95 latency.
         max_requests: Most requests replayed.
-        request_timeout_s: Timeout of one replayed request.
-        max_seconds: Longest replay.
+        request_timeout_s: Timeout of one replayed request, in seconds.
+        max_seconds: Longest replay, in seconds.
 
     Returns:
         result: Every number and check (JSON).
@@ -50,24 +50,7 @@ def shadow(
         metrics: shadow_passed, paired_requests, label_agreement, score differences.
         passed: True when every bound holds.
     """
-    from components.shadow.executor import run_component
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.shadow.executor import main
 
-    run_component(
-        champion_uri=champion_uri,
-        shadow_uri=shadow_uri,
-        challenger_url=challenger_url,
-        model_name=model_name,
-        threshold=threshold,
-        min_pairs=min_pairs,
-        min_label_agreement=min_label_agreement,
-        max_mean_abs_diff=max_mean_abs_diff,
-        max_p95_abs_diff=max_p95_abs_diff,
-        max_latency_ratio=max_latency_ratio,
-        max_requests=max_requests,
-        request_timeout_s=request_timeout_s,
-        max_seconds=max_seconds,
-        result_artifact=result,
-        report_md=report,
-        metrics=metrics,
-        passed_path=passed,
-    )
+    main(arguments)

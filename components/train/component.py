@@ -25,7 +25,8 @@ def train(
     task is given. The test split is not touched here.
 
     Args:
-        candidate: ``{"name": ..., "family": "xgboost" | "lightgbm" | "sklearn_logreg" |
+        candidate: One candidate of the model matrix: {name, family, params}, e.g.
+            ``{"name": ..., "family": "xgboost" | "lightgbm" | "sklearn_logreg" |
             "sklearn_hgb" | "sklearn_rf", "params": {...}}``; params may set
             ``"class_weighting": "balanced"``.
         features: Feature tables from featurize.
@@ -40,17 +41,7 @@ def train(
         metrics: Validation metrics, training seconds, bundle size, single-row latency.
         roc: ROC curve and confusion matrix on the validation split.
     """
-    from components.train.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.train.executor import main
 
-    run(
-        candidate=dict(candidate),
-        features=features,
-        splits=splits,
-        featurizer=featurizer,
-        schema=schema,
-        profile=profile,
-        seed=seed,
-        bundle=bundle,
-        metrics=metrics,
-        roc=roc,
-    )
+    main(arguments)

@@ -1,7 +1,11 @@
 """Train one candidate: fit on train, early-stop and score on valid, write the model bundle.
 
+``main`` is what the KFP component calls; ``run(inputs, outputs, config)`` reads every input
+(``read_inputs``), ``compute`` fits the candidate and scores it without touching artifacts, and
+``write`` writes the bundle, then its metrics, ROC curve and metadata.
+
 The test split is never read here: compare and gate judge on it, so it must not leak into
-training or selection. After writing the bundle the executor loads it back exactly as serving
+training or selection. After writing the bundle, ``write`` loads it back exactly as serving
 does (sha256 verified), scores the raw valid rows through it, and records how far that is from
 the in-memory model on the feature table (training/serving parity) and how long one raw row
 takes to predict.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +39,238 @@ from components._shared.bundle import (
     single_row_latency_ms,
     write_bundle,
 )
+from components._shared.entry import sort_arguments
 from components._shared.errors import DataError, DataReadError, expected_got
 from components._shared.featurizer import Featurizer
 from components._shared.metrics import classification_metrics, confusion_matrix, roc_points
 from components._shared.schema import Schema
-from components.train.matrix import check_candidate
+from components.train.config import TrainConfig
+
+__all__ = [
+    "TrainInputs",
+    "TrainOutputs",
+    "Trained",
+    "TrainingData",
+    "compute",
+    "feature_table",
+    "main",
+    "read_inputs",
+    "run",
+    "write",
+]
 
 # Rows cycled through by the single-row latency measurement (one per call).
 LATENCY_ROWS = 200
 LATENCY_CALLS = 200
+
+
+@dataclass(frozen=True)
+class TrainInputs:
+    """featurize's and validate's outputs: feature tables, raw splits, featurizer, contract."""
+
+    features: ArtifactLike
+    splits: ArtifactLike
+    featurizer: ArtifactLike
+    schema: ArtifactLike
+    profile: ArtifactLike
+
+
+@dataclass(frozen=True)
+class TrainOutputs:
+    """The model bundle, its valid metrics and its valid ROC curve."""
+
+    bundle: ArtifactLike
+    metrics: MetricsLike
+    roc: ClassificationMetricsLike
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Everything train reads, before anything is fitted (never the test split)."""
+
+    schema: Schema
+    featurizer: Featurizer
+    profile: dict[str, Any]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    raw_valid: pd.DataFrame  # the raw typed valid rows (serving parity, single-row latency)
+    train_features_sha256: str
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What train computed, before anything is written."""
+
+    candidate: dict[str, Any]  # checked: {"name", "family", "params"}
+    model: families.Predictor
+    valid_proba: np.ndarray
+    valid_metrics: dict[str, float]
+    train_seconds: float
+    training_data: dict[str, Any]  # recorded in the bundle manifest
+    model_card: str
+
+    @property
+    def name(self) -> str:
+        """The candidate's name."""
+        return str(self.candidate[keys.CANDIDATE_NAME])
+
+    @property
+    def family(self) -> str:
+        """The candidate's model family."""
+        return str(self.candidate[keys.CANDIDATE_FAMILY])
+
+
+def main(arguments: dict[str, Any]) -> None:
+    """The component's entry: its arguments sorted into inputs, outputs and config."""
+    run(*sort_arguments(arguments, TrainInputs, TrainOutputs, TrainConfig))
+
+
+def run(inputs: TrainInputs, outputs: TrainOutputs, config: TrainConfig) -> Trained:
+    """Train ``config.candidate`` and write its bundle, metrics and ROC curve.
+
+    Raises:
+        ConfigError: a bad candidate (already when the config is built), schema or featurizer.
+        DataReadError / DataError: an unreadable input, or a feature table from another
+            featurizer; nothing is written then.
+    """
+    data = read_inputs(inputs)
+    trained = compute(data, config)
+    write(trained, data, outputs)
+    return trained
+
+
+def read_inputs(inputs: TrainInputs) -> TrainingData:
+    """The contract, featurizer, profile, train/valid feature tables and raw valid rows."""
+    schema = Schema.from_json(_read_text(inputs.schema, "schema"))
+    featurizer = Featurizer.from_json(_read_text(inputs.featurizer, "featurizer"))
+    try:
+        profile: dict[str, Any] = json.loads(_read_text(inputs.profile, "profile"))
+    except json.JSONDecodeError as exc:
+        raise DataReadError(f"profile {inputs.profile.path!r} is not valid JSON: {exc}") from None
+    names = featurizer.feature_names_
+    x_train, y_train = feature_table(inputs.features.path, keys.TRAIN, names)
+    x_valid, y_valid = feature_table(inputs.features.path, keys.VALID, names)
+    return TrainingData(
+        schema=schema,
+        featurizer=featurizer,
+        profile=profile,
+        x_train=x_train,
+        y_train=y_train,
+        x_valid=x_valid,
+        y_valid=y_valid,
+        raw_valid=_read_parquet(inputs.splits.path, keys.VALID, "splits"),
+        train_features_sha256=sha256_file(Path(inputs.features.path) / keys.split_file(keys.TRAIN)),
+    )
+
+
+def compute(data: TrainingData, config: TrainConfig) -> Trained:
+    """The pure part: fit the candidate on train (early stopping on valid), score valid."""
+    checked = config.checked_candidate()
+    name, family = checked[keys.CANDIDATE_NAME], checked[keys.CANDIDATE_FAMILY]
+    start = time.perf_counter()
+    model = families.fit(
+        family,
+        checked[keys.CANDIDATE_PARAMS],
+        data.x_train,
+        data.y_train,
+        data.x_valid,
+        data.y_valid,
+        seed=config.seed,
+    )
+    train_seconds = time.perf_counter() - start
+    valid_proba = model.predict_proba(data.x_valid)
+    valid_metrics = classification_metrics(
+        data.y_valid, valid_proba, what=f"valid split of candidate {name!r}"
+    )
+    training_data = {
+        "source": data.profile.get("source"),
+        "train_rows": len(data.y_train),
+        "train_features_sha256": data.train_features_sha256,
+        "positive_rate": float(np.mean(data.y_train)),
+        "valid_rows": len(data.y_valid),
+        "seed": config.seed,
+    }
+    card = render_model_card(
+        family=family,
+        candidate=checked,
+        schema=data.schema,
+        metrics=valid_metrics,
+        training_data=training_data,
+        n_features=len(data.featurizer.feature_names_),
+        model_info=model.info(),
+    )
+    return Trained(checked, model, valid_proba, valid_metrics, train_seconds, training_data, card)
+
+
+def write(trained: Trained, data: TrainingData, outputs: TrainOutputs) -> None:
+    """Write the bundle (atomically), check it as serving loads it, log metrics and ROC."""
+    write_bundle(
+        outputs.bundle.path,
+        family=trained.family,
+        model=trained.model,
+        featurizer=data.featurizer,
+        schema=data.schema,
+        profile=data.profile,
+        candidate=trained.candidate,
+        metrics=trained.valid_metrics,
+        training_data=trained.training_data,
+        model_card=trained.model_card,
+    )
+    latency_ms, parity = _serving_check(outputs.bundle.path, data, trained.valid_proba)
+    metrics = outputs.metrics
+    for metric, value in trained.valid_metrics.items():
+        metrics.log_metric(metric, value)
+    metrics.log_metric(keys.METRIC_TRAIN_SECONDS, round(trained.train_seconds, 3))
+    metrics.log_metric(keys.METRIC_BUNDLE_BYTES, bundle_bytes(outputs.bundle.path))
+    metrics.log_metric(keys.METRIC_PREDICT_LATENCY_MS, round(latency_ms, 4))
+    if parity is not None:
+        metrics.log_metric(keys.METRIC_PARITY_MAX_ABS_DIFF, parity)
+
+    fpr, tpr, thresholds = roc_points(data.y_valid, trained.valid_proba)
+    outputs.roc.log_roc_curve(fpr, tpr, thresholds)
+    outputs.roc.log_confusion_matrix(
+        _class_labels(data.schema), confusion_matrix(data.y_valid, trained.valid_proba)
+    )
+    _describe(trained, outputs)
+
+
+def _serving_check(
+    bundle_path: str, data: TrainingData, valid_proba: np.ndarray
+) -> tuple[float, float | None]:
+    """(single-row latency in ms, largest |raw-row - feature-table| probability difference).
+
+    The bundle is loaded back the way serving loads it (sha256 verified) and one raw row at a
+    time goes through featurizer + model; the parity is None when the raw valid rows are not the
+    feature table's rows.
+    """
+    loaded = load_bundle(bundle_path)
+    records = [
+        json_record({str(k): v for k, v in r.items()})
+        for r in data.raw_valid.head(LATENCY_ROWS).to_dict("records")
+    ]
+    latency_ms = single_row_latency_ms(loaded, records, calls=LATENCY_CALLS)
+    parity: float | None = None
+    if len(data.raw_valid) == len(data.y_valid):
+        parity = float(np.max(np.abs(loaded.predict_proba_frame(data.raw_valid) - valid_proba)))
+    return latency_ms, parity
+
+
+def _describe(trained: Trained, outputs: TrainOutputs) -> None:
+    """Display names and metadata shown in the KFP UI and read by later steps."""
+    bundle, metrics, roc = outputs.bundle, outputs.metrics, outputs.roc
+    name = trained.name
+    for artifact in (bundle, metrics, roc):
+        artifact.metadata[keys.META_FAMILY] = trained.family
+        artifact.metadata[keys.META_CANDIDATE] = name
+    set_display_name(bundle, f"bundle {name}")
+    set_display_name(metrics, f"metrics {name} (valid)")
+    set_display_name(roc, f"ROC {name} (valid)")
+    bundle.metadata[keys.META_BUNDLE_FORMAT] = BUNDLE_FORMAT
+    bundle.metadata[keys.META_CONTENT_SHA256] = sha256_file(Path(bundle.path) / keys.MANIFEST_FILE)
+    bundle.metadata[keys.META_ROWS] = trained.training_data["train_rows"]
+    bundle.metadata[keys.METRIC_AUC] = trained.valid_metrics[keys.METRIC_AUC]
 
 
 def _read_text(artifact: ArtifactLike, what: str) -> str:
@@ -93,119 +321,3 @@ def _class_labels(schema: Schema) -> list[str]:
     if len(schema.class_labels) == 2:
         return [str(v) for v in schema.class_labels]
     return [f"not {schema.positive_label}", schema.positive_label]
-
-
-def run(
-    *,
-    candidate: dict,
-    features: ArtifactLike,
-    splits: ArtifactLike,
-    featurizer: ArtifactLike,
-    schema: ArtifactLike,
-    profile: ArtifactLike,
-    seed: int,
-    bundle: ArtifactLike,
-    metrics: MetricsLike,
-    roc: ClassificationMetricsLike,
-) -> None:
-    """Train ``candidate`` and write its bundle, metrics and ROC curve.
-
-    Args:
-        candidate: ``{"name", "family", "params"}`` (checked by ``matrix.check_candidate``).
-        features: Directory of train/valid/test feature tables (float64 + ``__label__``).
-        splits: Directory of the raw typed rows of each split.
-        featurizer: The fitted featurizer JSON file.
-        schema: The Schema JSON file.
-        profile: The profile JSON file (its ``source`` is recorded in the manifest).
-        seed: Seed of the learner.
-        bundle: Output directory of the model bundle.
-        metrics: Valid metrics, train seconds, bundle bytes, single-row latency, parity.
-        roc: ROC curve and confusion matrix on valid.
-    """
-    checked = check_candidate(candidate)
-    name, family = checked[keys.CANDIDATE_NAME], checked[keys.CANDIDATE_FAMILY]
-    params = checked[keys.CANDIDATE_PARAMS]
-    schema_obj = Schema.from_json(_read_text(schema, "schema"))
-    featurizer_obj = Featurizer.from_json(_read_text(featurizer, "featurizer"))
-    try:
-        profile_obj: dict[str, Any] = json.loads(_read_text(profile, "profile"))
-    except json.JSONDecodeError as exc:
-        raise DataReadError(f"profile {profile.path!r} is not valid JSON: {exc}") from None
-
-    names = featurizer_obj.feature_names_
-    x_train, y_train = feature_table(features.path, keys.TRAIN, names)
-    x_valid, y_valid = feature_table(features.path, keys.VALID, names)
-
-    start = time.perf_counter()
-    model = families.fit(family, params, x_train, y_train, x_valid, y_valid, seed=seed)
-    train_seconds = time.perf_counter() - start
-
-    valid_proba = model.predict_proba(x_valid)
-    valid_metrics = classification_metrics(
-        y_valid, valid_proba, what=f"valid split of candidate {name!r}"
-    )
-    training_data = {
-        "source": profile_obj.get("source"),
-        "train_rows": len(y_train),
-        "train_features_sha256": sha256_file(Path(features.path) / keys.split_file(keys.TRAIN)),
-        "positive_rate": float(np.mean(y_train)),
-        "valid_rows": len(y_valid),
-        "seed": seed,
-    }
-    card = render_model_card(
-        family=family,
-        candidate=checked,
-        schema=schema_obj,
-        metrics=valid_metrics,
-        training_data=training_data,
-        n_features=len(names),
-        model_info=model.info(),
-    )
-    write_bundle(
-        bundle.path,
-        family=family,
-        model=model,
-        featurizer=featurizer_obj,
-        schema=schema_obj,
-        profile=profile_obj,
-        candidate=checked,
-        metrics=valid_metrics,
-        training_data=training_data,
-        model_card=card,
-    )
-
-    # Load the bundle back the way serving will (sha256 verified) and time one raw row through
-    # featurizer + model; also check that raw rows reproduce the feature-table predictions.
-    loaded = load_bundle(bundle.path)
-    raw_valid = _read_parquet(splits.path, keys.VALID, "splits")
-    records = [
-        json_record({str(k): v for k, v in r.items()})
-        for r in raw_valid.head(LATENCY_ROWS).to_dict("records")
-    ]
-    latency_ms = single_row_latency_ms(loaded, records, calls=LATENCY_CALLS)
-    parity: float | None = None
-    if len(raw_valid) == len(y_valid):
-        parity = float(np.max(np.abs(loaded.predict_proba_frame(raw_valid) - valid_proba)))
-
-    for metric, value in valid_metrics.items():
-        metrics.log_metric(metric, value)
-    metrics.log_metric(keys.METRIC_TRAIN_SECONDS, round(train_seconds, 3))
-    metrics.log_metric(keys.METRIC_BUNDLE_BYTES, bundle_bytes(bundle.path))
-    metrics.log_metric(keys.METRIC_PREDICT_LATENCY_MS, round(latency_ms, 4))
-    if parity is not None:
-        metrics.log_metric(keys.METRIC_PARITY_MAX_ABS_DIFF, parity)
-
-    fpr, tpr, thresholds = roc_points(y_valid, valid_proba)
-    roc.log_roc_curve(fpr, tpr, thresholds)
-    roc.log_confusion_matrix(_class_labels(schema_obj), confusion_matrix(y_valid, valid_proba))
-
-    for artifact in (bundle, metrics, roc):
-        artifact.metadata[keys.META_FAMILY] = family
-        artifact.metadata[keys.META_CANDIDATE] = name
-    set_display_name(bundle, f"bundle {name}")
-    set_display_name(metrics, f"metrics {name} (valid)")
-    set_display_name(roc, f"ROC {name} (valid)")
-    bundle.metadata[keys.META_BUNDLE_FORMAT] = BUNDLE_FORMAT
-    bundle.metadata[keys.META_CONTENT_SHA256] = sha256_file(Path(bundle.path) / keys.MANIFEST_FILE)
-    bundle.metadata[keys.META_ROWS] = len(y_train)
-    bundle.metadata[keys.METRIC_AUC] = valid_metrics[keys.METRIC_AUC]

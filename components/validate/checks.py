@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from components._shared.schema import ColumnSchema
-from components.validate.inference import TypedColumn
+from components.validate.schema_inference import TypedColumn
 
 Severity = Literal["error", "warning"]
 ERROR: Final = "error"

@@ -40,8 +40,9 @@ def validate(
         expected_schema: Data contract from an earlier run; omitted on the first run.
         max_null_fraction: A column with a larger share of nulls fails the step.
         min_class_count: Each class needs at least this many rows.
-        expected_schema_uri: The contract as a URI (local path or gs://) instead of an
-            artifact, for pipelines that take it as a parameter; "" for none.
+        expected_schema_uri: The contract as a URI (local path or gs://) instead of an artifact,
+            for pipelines that take it as a parameter; "" for none. Not together with
+            ``expected_schema``.
 
     Returns:
         dataset: The typed rows as Parquet.
@@ -50,21 +51,7 @@ def validate(
         report: Checks, warnings and coercions, for the UI.
         metrics: Row and issue counts, positive rate.
     """
-    from components.validate.executor import run
+    arguments = dict(locals())  # every parameter by name, before anything else is bound
+    from components.validate.executor import main
 
-    run(
-        data_uri=data_uri,
-        target=target,
-        positive_label=positive_label,
-        id_columns=list(id_columns),
-        time_column=time_column,
-        expected_schema=expected_schema,
-        max_null_fraction=max_null_fraction,
-        min_class_count=min_class_count,
-        dataset=dataset,
-        schema=schema,
-        profile=profile,
-        report=report,
-        metrics=metrics,
-        expected_schema_uri=expected_schema_uri,
-    )
+    main(arguments)

@@ -1,15 +1,20 @@
 """The validate step: read the data, type it, infer or check the contract, profile it.
 
-``run`` is what the KFP component calls. It reads the table, runs :func:`validate_frame` (every
-check, see components/validate/README.md) and, only when there is no error, writes the four
-artifacts and logs the metrics. On any error it raises ValidationFailed (ContractMismatch for
-differences from the expected schema) carrying every error message, and writes nothing.
+``main`` is what the KFP component calls; ``run(inputs, outputs, config)`` reads the contract and
+the table, ``compute`` runs :func:`validate_frame` (every check, see components/validate/README.md)
+and fails on any error, ``describe`` builds the profile and the report, and ``write`` writes the
+four artifacts and logs the metrics, last, each atomically. On any error ``compute`` raises
+ValidationFailed (ContractMismatch for differences from the expected schema) carrying every error
+message, and nothing is written.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
 
 from components._shared import io, keys
 from components._shared.artifacts import (
@@ -18,117 +23,142 @@ from components._shared.artifacts import (
     set_display_name,
     write_text_atomic,
 )
-from components._shared.errors import ConfigError, KfpTabularError, expected_got
+from components._shared.entry import sort_arguments
+from components._shared.errors import ConfigError, KfpTabularError
 from components._shared.profile import PROFILE_FORMAT_VERSION, compute_profile
 from components._shared.schema import SCHEMA_FORMAT_VERSION, Schema
 from components._shared.tables import DEFAULT_NULL_TOKENS, read_table, sha256_uri, write_parquet
+from components.validate.config import ValidateConfig
 from components.validate.report import render_report
 from components.validate.validation import ValidationResult, validate_frame
 
-__all__ = ["ValidationResult", "run", "validate_frame"]
+__all__ = [
+    "ValidateInputs",
+    "ValidateOutputs",
+    "Validated",
+    "ValidationResult",
+    "compute",
+    "describe",
+    "main",
+    "run",
+    "validate_frame",
+    "write",
+]
 
 
-def run(
-    *,
-    data_uri: str,
-    target: str,
-    positive_label: str,
-    id_columns: list[str],
-    time_column: str,
-    expected_schema: ArtifactLike | None,
-    max_null_fraction: float,
-    min_class_count: int,
-    dataset: ArtifactLike,
-    schema: ArtifactLike,
-    profile: ArtifactLike,
-    report: ArtifactLike,
-    metrics: MetricsLike,
-    expected_schema_uri: str = "",
-) -> None:
-    """Validate the table at ``data_uri`` and write the typed dataset, schema, profile, report.
+@dataclass(frozen=True)
+class ValidateInputs:
+    """The data contract of an earlier run, when there is one (the table itself is ``data_uri``)."""
 
-    Args:
-        data_uri: CSV or Parquet, local path or gs:// URI.
-        target: Label column.
-        positive_label: Positive class label, as text.
-        id_columns: Columns identifying rows (role id; never features).
-        time_column: Column ordering rows in time, "" for none.
-        expected_schema: Schema JSON artifact of an earlier run (the contract), or None to infer.
-        max_null_fraction: Null share above which a column is an error (0..1).
-        min_class_count: Fewest rows the positive class and the rest must each have (>= 1).
-        dataset, schema, profile, report, metrics: The output artifacts.
-        expected_schema_uri: The contract as a URI (local or gs://) instead of an artifact, for
-            pipelines that take it as a parameter; "" for none. Not both.
+    expected_schema: ArtifactLike | None = None
+
+
+@dataclass(frozen=True)
+class ValidateOutputs:
+    """The typed rows, the contract, the reference profile, the report and the metrics."""
+
+    dataset: ArtifactLike
+    schema: ArtifactLike
+    profile: ArtifactLike
+    report: ArtifactLike
+    metrics: MetricsLike
+
+
+@dataclass(frozen=True)
+class Validated:
+    """What validate computed, before anything is written."""
+
+    result: ValidationResult
+    schema: Schema
+    source: dict[str, Any]  # uri, sha256, rows
+    profile: dict[str, Any]
+    report: str
+
+
+def main(arguments: dict[str, Any]) -> None:
+    """The component's entry: its arguments sorted into inputs, outputs and config."""
+    run(*sort_arguments(arguments, ValidateInputs, ValidateOutputs, ValidateConfig))
+
+
+def run(inputs: ValidateInputs, outputs: ValidateOutputs, config: ValidateConfig) -> Validated:
+    """Validate the table at ``config.data_uri``; write the typed dataset, schema, profile, report.
 
     Raises:
-        ConfigError: a parameter or the expected schema is malformed.
+        ConfigError: the expected schema is given twice, unreadable or malformed.
         DataReadError / DataError: the data cannot be read or has no rows.
         ValidationFailed / ContractMismatch: checks failed; the message lists every error.
     """
-    _check_parameters(target, positive_label, max_null_fraction, min_class_count)
-    if expected_schema is not None and expected_schema_uri:
+    expected = read_expected_schema(inputs, config)
+    frame = read_table(config.data_uri, null_tokens=DEFAULT_NULL_TOKENS)
+    result = compute(frame, expected, config)  # raises before any output exists
+    validated = describe(result, config, sha256=sha256_uri(config.data_uri))
+    write(validated, outputs)
+    return validated
+
+
+def compute(
+    frame: pd.DataFrame, expected: Schema | None, config: ValidateConfig
+) -> ValidationResult:
+    """The pure part: type ``frame``, infer or check its contract; raise on any error.
+
+    Raises:
+        ValidationFailed / ContractMismatch: with every error message.
+    """
+    result = validate_frame(
+        frame,
+        target=config.target,
+        positive_label=config.positive_label,
+        id_columns=list(config.id_columns),
+        time_column=config.time_column,
+        expected=expected,
+        max_null_fraction=config.max_null_fraction,
+        min_class_count=config.min_class_count,
+    )
+    result.raise_for_errors()
+    return result
+
+
+def describe(result: ValidationResult, config: ValidateConfig, *, sha256: str) -> Validated:
+    """The profile and the report of a table that passed every check (``sha256`` of its file)."""
+    assert result.schema is not None  # no errors means the target column was there
+    source = {"uri": config.data_uri, "sha256": sha256, "rows": result.rows}
+    profile = compute_profile(result.frame, result.schema, source=source, encoded=result.encoded)
+    report = render_report(
+        result,
+        source_uri=config.data_uri,
+        source_sha256=sha256,
+        null_tokens=DEFAULT_NULL_TOKENS,
+        max_null_fraction=config.max_null_fraction,
+        min_class_count=config.min_class_count,
+    )
+    return Validated(result, result.schema, source, profile, report)
+
+
+def write(validated: Validated, outputs: ValidateOutputs) -> None:
+    """Write the four files, each atomically, then the display names, metadata and metrics."""
+    write_parquet(validated.result.frame, outputs.dataset.path)
+    write_text_atomic(outputs.schema.path, validated.schema.to_json())
+    write_text_atomic(outputs.profile.path, json.dumps(validated.profile, indent=1) + "\n")
+    write_text_atomic(outputs.report.path, validated.report)
+    _annotate(validated, outputs)
+    _log_metrics(validated.result, outputs.metrics)
+
+
+def read_expected_schema(inputs: ValidateInputs, config: ValidateConfig) -> Schema | None:
+    """The contract from the ``expected_schema`` artifact or ``expected_schema_uri``, or None.
+
+    Raises:
+        ConfigError: both are set, or the contract cannot be read or parsed (naming which).
+    """
+    if inputs.expected_schema is not None and config.expected_schema_uri:
         raise ConfigError(
             "expected_schema and expected_schema_uri are both set; give the contract once"
         )
-    expected = None
-    if expected_schema is not None:
-        expected = _read_contract(expected_schema.path, "expected_schema")
-    elif expected_schema_uri:
-        expected = _read_contract(expected_schema_uri, "expected_schema_uri")
-    frame = read_table(data_uri, null_tokens=DEFAULT_NULL_TOKENS)
-    result = validate_frame(
-        frame,
-        target=target,
-        positive_label=positive_label,
-        id_columns=list(id_columns),
-        time_column=time_column,
-        expected=expected,
-        max_null_fraction=max_null_fraction,
-        min_class_count=min_class_count,
-    )
-    result.raise_for_errors()  # before any output exists: a failed run leaves nothing behind
-    assert result.schema is not None  # no errors means the target column was there
-
-    sha256 = sha256_uri(data_uri)
-    source = {"uri": data_uri, "sha256": sha256, "rows": result.rows}
-    profile_doc = compute_profile(
-        result.frame, result.schema, source=source, encoded=result.encoded
-    )
-    report_text = render_report(
-        result,
-        source_uri=data_uri,
-        source_sha256=sha256,
-        null_tokens=DEFAULT_NULL_TOKENS,
-        max_null_fraction=max_null_fraction,
-        min_class_count=min_class_count,
-    )
-    # Everything is computed; now write, each file atomically.
-    write_parquet(result.frame, dataset.path)
-    write_text_atomic(schema.path, result.schema.to_json())
-    write_text_atomic(profile.path, json.dumps(profile_doc, indent=1) + "\n")
-    write_text_atomic(report.path, report_text)
-    _annotate(result, data_uri, sha256, dataset, schema, profile, report, metrics)
-
-
-def _check_parameters(
-    target: str, positive_label: str, max_null_fraction: float, min_class_count: int
-) -> None:
-    if not target:
-        raise ConfigError(expected_got("target", "a column name", repr(target)))
-    if not str(positive_label):
-        raise ConfigError(expected_got("positive_label", "a label", repr(positive_label)))
-    if not (isinstance(max_null_fraction, int | float) and 0.0 <= max_null_fraction <= 1.0) or (
-        isinstance(max_null_fraction, float) and math.isnan(max_null_fraction)
-    ):
-        raise ConfigError(
-            expected_got("max_null_fraction", "a number in [0, 1]", max_null_fraction)
-        )
-    if (
-        isinstance(min_class_count, bool)
-        or not isinstance(min_class_count, int)
-        or min_class_count < 1
-    ):
-        raise ConfigError(expected_got("min_class_count", "an integer >= 1", min_class_count))
+    if inputs.expected_schema is not None:
+        return _read_contract(inputs.expected_schema.path, "expected_schema")
+    if config.expected_schema_uri:
+        return _read_contract(config.expected_schema_uri, "expected_schema_uri")
+    return None
 
 
 def _read_contract(location: str, what: str) -> Schema:
@@ -143,54 +173,49 @@ def _read_contract(location: str, what: str) -> Schema:
         raise ConfigError(f"{what} {location!r}: {exc}") from None
 
 
-def _annotate(
-    result: ValidationResult,
-    data_uri: str,
-    sha256: str,
-    dataset: ArtifactLike,
-    schema: ArtifactLike,
-    profile: ArtifactLike,
-    report: ArtifactLike,
-    metrics: MetricsLike,
-) -> None:
-    """Display names, metadata and metrics (what the Kubeflow UI shows for the step)."""
-    assert result.schema is not None
-    rows, columns = result.rows, int(result.frame.shape[1])
-    set_display_name(dataset, "typed dataset")
-    dataset.metadata.update(
+def _annotate(validated: Validated, outputs: ValidateOutputs) -> None:
+    """Display names and metadata (what the Kubeflow UI shows for the step)."""
+    schema, source = validated.schema, validated.source
+    rows, columns = validated.result.rows, int(validated.result.frame.shape[1])
+    set_display_name(outputs.dataset, "typed dataset")
+    outputs.dataset.metadata.update(
         {
             keys.META_ROWS: rows,
             keys.META_COLUMNS: columns,
-            keys.META_SOURCE_URI: data_uri,
-            keys.META_CONTENT_SHA256: sha256,
-            keys.META_TARGET: result.schema.target,
-            keys.META_POSITIVE_LABEL: result.schema.positive_label,
+            keys.META_SOURCE_URI: source["uri"],
+            keys.META_CONTENT_SHA256: source["sha256"],
+            keys.META_TARGET: schema.target,
+            keys.META_POSITIVE_LABEL: schema.positive_label,
         }
     )
-    set_display_name(schema, "schema (data contract)")
-    schema.metadata.update(
+    set_display_name(outputs.schema, "schema (data contract)")
+    outputs.schema.metadata.update(
         {
-            keys.META_COLUMNS: len(result.schema.columns),
-            keys.META_TARGET: result.schema.target,
-            keys.META_POSITIVE_LABEL: result.schema.positive_label,
+            keys.META_COLUMNS: len(schema.columns),
+            keys.META_TARGET: schema.target,
+            keys.META_POSITIVE_LABEL: schema.positive_label,
             keys.META_FORMAT_VERSION: SCHEMA_FORMAT_VERSION,
         }
     )
-    set_display_name(profile, "profile (reference statistics)")
-    profile.metadata.update(
+    set_display_name(outputs.profile, "profile (reference statistics)")
+    outputs.profile.metadata.update(
         {
             keys.META_ROWS: rows,
-            keys.META_SOURCE_URI: data_uri,
-            keys.META_CONTENT_SHA256: sha256,
+            keys.META_SOURCE_URI: source["uri"],
+            keys.META_CONTENT_SHA256: source["sha256"],
             keys.META_FORMAT_VERSION: PROFILE_FORMAT_VERSION,
         }
     )
-    set_display_name(report, "validation report")
-    set_display_name(metrics, "validation metrics")
+    set_display_name(outputs.report, "validation report")
+    set_display_name(outputs.metrics, "validation metrics")
+
+
+def _log_metrics(result: ValidationResult, metrics: MetricsLike) -> None:
+    """Row, column and issue counts, and the class balance."""
     balance = result.balance
     values = {
-        keys.METRIC_ROWS: rows,
-        keys.METRIC_COLUMNS: columns,
+        keys.METRIC_ROWS: result.rows,
+        keys.METRIC_COLUMNS: int(result.frame.shape[1]),
         keys.METRIC_ERRORS: len(result.errors),
         keys.METRIC_WARNINGS: len(result.warnings),
         keys.METRIC_COERCED_CELLS: result.coerced_cells,

@@ -18,9 +18,36 @@ def render_report(
     min_class_count: int,
 ) -> str:
     """Summary, columns (kind, nulls, coercions), issues, class balance and the null tokens used."""
+    summary = _summary(
+        result,
+        source_uri=source_uri,
+        source_sha256=source_sha256,
+        max_null_fraction=max_null_fraction,
+        min_class_count=min_class_count,
+    )
+    parts = [
+        "# Data validation\n",
+        summary,
+        _columns(result),
+        _issues(result),
+        _coerced(result),
+        _class_balance(result),
+        _null_tokens(null_tokens),
+    ]
+    return "".join(parts)
+
+
+def _summary(
+    result: ValidationResult,
+    *,
+    source_uri: str,
+    source_sha256: str | None,
+    max_null_fraction: float,
+    min_class_count: int,
+) -> str:
     mode = "checked against the expected schema" if result.contract_checked else "inferred"
     positive_rate = result.balance.positive_rate if result.balance else 0.0
-    summary = [
+    rows = [
         ("source", f"`{source_uri}`"),
         ("sha256", f"`{source_sha256}`" if source_sha256 else "n/a"),
         ("rows", result.rows),
@@ -35,10 +62,13 @@ def render_report(
         ("max_null_fraction", max_null_fraction),
         ("min_class_count", min_class_count),
     ]
-    parts = ["# Data validation\n", markdown_table(["", "value"], summary)]
+    return markdown_table(["", "value"], rows)
 
+
+def _columns(result: ValidationResult) -> str:
+    """Kind (and whether it came from text), role, nulls, coerced cells and range per column."""
     roles = {c.name: c.role for c in result.schema.columns} if result.schema else {}
-    column_rows = []
+    rows = []
     for name, column in result.columns.items():
         stat = result.stats.get(name)
         nulls = stat.nulls if stat else "n/a"
@@ -50,50 +80,50 @@ def render_report(
         )
         text = " (from text)" if column.stored_as_text else ""
         role = roles.get(name, "not in schema")
-        column_rows.append(
-            (name, column.kind + text, role, nulls, share, column.coercion.total, span)
-        )
-    parts += [
-        "\n## Columns\n",
-        markdown_table(
-            ["column", "kind", "role", "nulls", "null %", "coerced", "range / distinct"],
-            column_rows,
-        ),
-    ]
+        rows.append((name, column.kind + text, role, nulls, share, column.coercion.total, span))
+    header = ["column", "kind", "role", "nulls", "null %", "coerced", "range / distinct"]
+    return "\n## Columns\n" + markdown_table(header, rows)
 
-    parts.append("\n## Issues\n")
-    if result.issues:
-        issue_rows = [(i.severity, i.check, i.column or "(rows)", i.message) for i in result.issues]
-        parts.append(markdown_table(["severity", "check", "column", "message"], issue_rows))
-    else:
-        parts.append("No errors, no warnings.\n")
 
+def _issues(result: ValidationResult) -> str:
+    if not result.issues:
+        return "\n## Issues\nNo errors, no warnings.\n"
+    rows = [(i.severity, i.check, i.column or "(rows)", i.message) for i in result.issues]
+    return "\n## Issues\n" + markdown_table(["severity", "check", "column", "message"], rows)
+
+
+def _coerced(result: ValidationResult) -> str:
+    """Cells set to null while typing, per column, with examples; "" when there were none."""
     coerced = [(n, c.coercion) for n, c in result.columns.items() if c.coercion.total]
-    if coerced:
-        parts.append("\n## Coerced cells (set to null)\n")
-        coerced_rows = [
-            (n, c.blank, c.unparseable, ", ".join(repr(e) for e in c.examples)) for n, c in coerced
-        ]
-        parts.append(markdown_table(["column", "blank", "unparseable", "examples"], coerced_rows))
+    if not coerced:
+        return ""
+    rows = [(n, c.blank, c.unparseable, ", ".join(repr(e) for e in c.examples)) for n, c in coerced]
+    return "\n## Coerced cells (set to null)\n" + markdown_table(
+        ["column", "blank", "unparseable", "examples"], rows
+    )
 
-    if result.balance is not None:
-        balance = result.balance
-        labelled = balance.positive + balance.negative
-        parts.append("\n## Class balance\n")
-        rows: list[tuple[object, ...]] = [
-            (
-                label,
-                count,
-                f"{count / labelled:.2%}" if labelled else "0%",
-                "positive" if label == balance.positive_label else "negative",
-            )
-            for label, count in balance.counts.items()
-        ]
-        parts.append(markdown_table(["label", "rows", "share", "class"], rows))
 
+def _class_balance(result: ValidationResult) -> str:
+    """Rows and share per target label; "" when the target column is missing."""
+    balance = result.balance
+    if balance is None:
+        return ""
+    labelled = balance.positive + balance.negative
+    rows: list[tuple[object, ...]] = [
+        (
+            label,
+            count,
+            f"{count / labelled:.2%}" if labelled else "0%",
+            "positive" if label == balance.positive_label else "negative",
+        )
+        for label, count in balance.counts.items()
+    ]
+    return "\n## Class balance\n" + markdown_table(["label", "rows", "share", "class"], rows)
+
+
+def _null_tokens(null_tokens: Sequence[str]) -> str:
     tokens = ", ".join(f"`{t}`" if t else '`""` (empty)' for t in null_tokens)
-    parts.append(
+    return (
         f"\n## Null tokens\n\nCSV cells read as null: {tokens}. Cells holding only whitespace "
         "are not null tokens: they are coerced to null by validate and counted above.\n"
     )
-    return "".join(parts)

@@ -16,7 +16,7 @@ from components._shared.errors import ContractMismatch, ValidationFailed
 from components._shared.schema import ColumnSchema, Schema
 from components.validate import checks
 from components.validate.checks import ClassBalance, ColumnStats, Issue
-from components.validate.inference import TypedColumn, coerce_column, infer_column
+from components.validate.schema_inference import TypedColumn, coerce_column, infer_column
 
 
 @dataclass
@@ -117,27 +117,72 @@ def validate_frame(
     Returns:
         The :class:`ValidationResult`; call ``raise_for_errors`` to fail on errors.
     """
-    issues: list[Issue] = []
+    declared = Declared(target, positive_label, list(id_columns), time_column)
+    issues = _required_column_issues(frame, declared)
+    if expected is not None:
+        issues += _contract_issues(frame, expected, declared)
+    typed, extra, type_issues = _type_columns(frame, expected, declared)
+    issues += type_issues
+    limits = (max_null_fraction, min_class_count)
+    stats, balance, check_issues = _check_columns(typed, expected, declared, *limits)
+    issues += check_issues
+
+    typed_frame = _typed_frame(frame, typed)
+    clean = {n: c for n, c in typed.items() if c.mismatch is None}
+    duplicates = checks.count_duplicate_rows(typed_frame, clean) if len(clean) == len(typed) else 0
+    issues += checks.duplicate_rows_issue(duplicates, len(frame))
+
+    schema = expected
+    if expected is None and target in typed and balance is not None:
+        schema = _inferred_schema(typed, stats, declared, balance)
+    return ValidationResult(
+        typed_frame, schema, issues, typed, stats, balance, duplicates, expected is not None, extra
+    )
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the caller declared about the columns: the target, its positive label, ids, time."""
+
+    target: str
+    positive_label: str
+    id_columns: list[str]
+    time_column: str
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Role of every declared column (``id``, ``time``, ``target``); the target wins."""
+        roles = {name: "id" for name in self.id_columns}
+        if self.time_column:
+            roles[self.time_column] = "time"
+        roles[self.target] = "target"
+        return roles
+
+
+# --- column checks: declared and contract columns present, values of the declared kind ---------
+
+
+def _required_column_issues(frame: pd.DataFrame, declared: Declared) -> list[Issue]:
+    """Every declared column (target, ids, time) the table lacks."""
+    issues = []
     present = set(frame.columns)
-    roles = _declared_roles(target, id_columns, time_column)
-    for name, role in roles.items():
+    for name, role in declared.roles.items():
         if name not in present:
             found = f"columns {checks._quote([str(c) for c in frame.columns])}"
             expected_text = f"the {role} column {name!r}"
             issues.append(Issue(checks.ERROR, "required_column", name, expected_text, found))
-    if expected is not None:
-        issues += _contract_config_issues(expected, target, positive_label, id_columns, time_column)
-        for col in expected.columns:
-            if col.name not in present and col.name not in roles:
-                found = "no such column in the data"
-                expected_text = f"the contract column ({col.kind}, {col.role})"
-                issues.append(
-                    Issue(checks.ERROR, "contract_column", col.name, expected_text, found, True)
-                )
+    return issues
 
-    contract = {c.name: c for c in expected.columns} if expected is not None else {}
+
+def _type_columns(
+    frame: pd.DataFrame, expected: Schema | None, declared: Declared
+) -> tuple[dict[str, TypedColumn], list[str], list[Issue]]:
+    """(typed columns in input order, columns outside the contract, type issues)."""
+    contract = _contract_columns(expected)
+    roles = declared.roles
     typed: dict[str, TypedColumn] = {}
     extra: list[str] = []
+    issues: list[Issue] = []
     for name in frame.columns:
         raw = frame[name]
         if name in contract:
@@ -151,82 +196,105 @@ def validate_frame(
             column = infer_column(raw, role=roles.get(name, "feature"))
             if expected is not None:
                 extra.append(name)
-                found = f"a {column.kind} column not in the contract (kept in the dataset, not in the schema)"
-                issues.append(
-                    Issue(
-                        checks.WARNING, "extra_column", name, "contract columns only", found, True
-                    )
-                )
+                issues.append(_extra_column_issue(name, column))
             if column.mismatch is not None:
                 expected_text = f"{column.kind} values for the {roles.get(name)} column"
                 issues.append(Issue(checks.ERROR, "type", name, expected_text, column.mismatch))
         typed[name] = column
+    return typed, extra, issues
 
+
+def _extra_column_issue(name: str, column: TypedColumn) -> Issue:
+    found = f"a {column.kind} column not in the contract (kept in the dataset, not in the schema)"
+    return Issue(checks.WARNING, "extra_column", name, "contract columns only", found, True)
+
+
+def _contract_columns(expected: Schema | None) -> dict[str, ColumnSchema]:
+    return {c.name: c for c in expected.columns} if expected is not None else {}
+
+
+# --- value checks: nulls, coercions, ranges, ids, and the target's classes ----------------------
+
+
+def _check_columns(
+    typed: dict[str, TypedColumn],
+    expected: Schema | None,
+    declared: Declared,
+    max_null_fraction: float,
+    min_class_count: int,
+) -> tuple[dict[str, ColumnStats], ClassBalance | None, list[Issue]]:
+    """(statistics per well-typed column, the target's class balance, every value issue)."""
+    contract = _contract_columns(expected)
     stats: dict[str, ColumnStats] = {}
     balance: ClassBalance | None = None
+    issues: list[Issue] = []
     for name, column in typed.items():
         if column.mismatch is not None:
             continue  # values are raw; a type error already names the column
         stat = stats[name] = checks.column_stats(column)
         issues += checks.check_coercion(name, column)
-        if name == target:
+        if name == declared.target:
             target_issues, balance = checks.check_target(
-                name, column, positive_label, min_class_count
+                name, column, declared.positive_label, min_class_count
             )
             issues += target_issues
         else:
-            issues += checks.check_nulls(name, stat, max_null_fraction)
-            if name == time_column and 0 < stat.nulls < stat.rows:
-                expected_text = "a time in every row (time_column orders the split)"
-                issues.append(
-                    Issue(checks.ERROR, "nulls", name, expected_text, f"{stat.nulls} nulls")
-                )
+            issues += _null_issues(name, stat, declared, max_null_fraction)
         issues += checks.check_values(name, column, stat)
         if name in contract:
             issues += checks.check_contract_values(name, column, stat, contract[name])
-        if name in id_columns:
-            issues += checks.check_ids(name, column, stat)
-        elif column.kind == "identifier" and expected is None:
-            found = f"{stat.distinct} distinct values in {stat.rows - stat.nulls} rows: typed as identifier, left out of the features"
-            issues.append(
-                Issue(
-                    checks.WARNING,
-                    "identifier",
-                    name,
-                    "a feature (or declare it in id_columns)",
-                    found,
-                )
-            )
+        issues += _identifier_issues(name, column, stat, declared, inferred=expected is None)
+    return stats, balance, issues
 
-    typed_frame = _typed_frame(frame, typed)
-    clean = {n: c for n, c in typed.items() if c.mismatch is None}
-    duplicates = checks.count_duplicate_rows(typed_frame, clean) if len(clean) == len(typed) else 0
-    issues += checks.duplicate_rows_issue(duplicates, len(frame))
 
-    schema = expected
-    if expected is None and target in typed and balance is not None:
-        schema = _inferred_schema(
-            typed,
-            stats,
-            roles,
-            target,
-            positive_label,
-            balance,
-            id_columns,
-            time_column,
-            len(frame),
+def _null_issues(
+    name: str, stat: ColumnStats, declared: Declared, max_null_fraction: float
+) -> list[Issue]:
+    """Too many nulls; for the time column, any null at all (unless the column is all null)."""
+    issues = checks.check_nulls(name, stat, max_null_fraction)
+    if name == declared.time_column and 0 < stat.nulls < stat.rows:
+        expected_text = "a time in every row (time_column orders the split)"
+        issues.append(Issue(checks.ERROR, "nulls", name, expected_text, f"{stat.nulls} nulls"))
+    return issues
+
+
+def _identifier_issues(
+    name: str, column: TypedColumn, stat: ColumnStats, declared: Declared, *, inferred: bool
+) -> list[Issue]:
+    """A declared id column that does not identify rows; an inferred identifier (a warning)."""
+    if name in declared.id_columns:
+        return checks.check_ids(name, column, stat)
+    if column.kind == "identifier" and inferred:
+        found = (
+            f"{stat.distinct} distinct values in {stat.rows - stat.nulls} rows: "
+            "typed as identifier, left out of the features"
         )
-    return ValidationResult(
-        typed_frame, schema, issues, typed, stats, balance, duplicates, expected is not None, extra
+        expected_text = "a feature (or declare it in id_columns)"
+        return [Issue(checks.WARNING, "identifier", name, expected_text, found)]
+    return []
+
+
+# --- contract checks: the parameters and the columns the expected schema names ------------------
+
+
+def _contract_issues(frame: pd.DataFrame, expected: Schema, declared: Declared) -> list[Issue]:
+    """Parameters that disagree with the contract, then contract columns the table lacks."""
+    issues = _contract_config_issues(
+        expected,
+        declared.target,
+        declared.positive_label,
+        declared.id_columns,
+        declared.time_column,
     )
-
-
-def _declared_roles(target: str, id_columns: list[str], time_column: str) -> dict[str, str]:
-    roles = {name: "id" for name in id_columns}
-    if time_column:
-        roles[time_column] = "time"
-    roles[target] = "target"
-    return roles
+    present, roles = set(frame.columns), declared.roles
+    for col in expected.columns:
+        if col.name not in present and col.name not in roles:
+            found = "no such column in the data"
+            expected_text = f"the contract column ({col.kind}, {col.role})"
+            issues.append(
+                Issue(checks.ERROR, "contract_column", col.name, expected_text, found, True)
+            )
+    return issues
 
 
 def _contract_config_issues(
@@ -266,14 +334,10 @@ def _typed_frame(frame: pd.DataFrame, typed: dict[str, TypedColumn]) -> pd.DataF
 def _inferred_schema(
     typed: dict[str, TypedColumn],
     stats: dict[str, ColumnStats],
-    roles: dict[str, str],
-    target: str,
-    positive_label: str,
+    declared: Declared,
     balance: ClassBalance,
-    id_columns: list[str],
-    time_column: str,
-    rows: int,
 ) -> Schema:
+    roles = declared.roles
     columns = []
     for name, column in typed.items():
         stat = stats.get(name)
@@ -299,9 +363,9 @@ def _inferred_schema(
         )
     return Schema(
         columns=columns,
-        target=target,
-        positive_label=positive_label,
-        class_labels=[balance.negative_label, positive_label],
-        id_columns=list(id_columns),
-        time_column=time_column or None,
+        target=declared.target,
+        positive_label=declared.positive_label,
+        class_labels=[balance.negative_label, declared.positive_label],
+        id_columns=list(declared.id_columns),
+        time_column=declared.time_column or None,
     )

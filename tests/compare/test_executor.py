@@ -1,4 +1,5 @@
-"""compare.run on real Telco bundles: ranking, tie-break, champion handling, bad champions."""
+"""compare on real Telco bundles: ranking, tie-break, champion handling, bad champions (the typed
+``run``, and ``main`` as the component calls it); ``rank`` and the renderers without bundles."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from components._shared import keys
 from components._shared.bundle import load_bundle
 from components._shared.errors import BundleError, ConfigError, ContractMismatch
 from components.compare import executor
+from components.compare.config import CompareConfig
+from components.compare.leaderboard import render_html, render_markdown
 from tests.fixtures.datasets import Prepared, fast_candidate, prepare, telco, train_bundle
 
 
@@ -51,11 +54,12 @@ def _run(
 ) -> dict:
     outputs = _outputs(out)
     executor.run(
-        candidates=[dsl.Model(name="bundle", uri=str(p)) for p in candidates],
-        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
-        primary_metric=metric,
-        champion_uri=champion,
-        **outputs,
+        executor.CompareInputs(
+            candidates=[dsl.Model(name="bundle", uri=str(p)) for p in candidates],
+            splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
+        ),
+        executor.CompareOutputs(**outputs),
+        CompareConfig(primary_metric=metric, champion_uri=champion),
     )
     outputs["board"] = json.loads(Path(outputs["leaderboard"].path).read_text())
     return outputs
@@ -216,3 +220,56 @@ def test_tampered_candidate_and_bad_metric_are_refused(
         _run(telco_prepared, tmp_path / "b", [bundles["good"]], metric="roc")
     with pytest.raises(ConfigError, match="at least one candidate"):
         _run(telco_prepared, tmp_path / "c", [])
+    for name in ("a", "b", "c"):
+        assert not (tmp_path / name).exists()
+
+
+def test_main_takes_the_component_arguments(
+    telco_prepared: Prepared, bundles: dict, tmp_path: Path
+) -> None:
+    outputs = _outputs(tmp_path)
+    executor.main(
+        {
+            "candidates": [dsl.Model(name="bundle", uri=str(bundles["good"]))],
+            "splits": dsl.Dataset(name="splits", uri=str(telco_prepared.splits)),
+            **outputs,
+            "primary_metric": "f1",
+        }
+    )
+    board = json.loads(Path(outputs["leaderboard"].path).read_text())
+    assert board[keys.LEADERBOARD_PRIMARY_METRIC] == "f1" and board["higher_is_better"] is True
+    assert outputs["metrics"].metadata["challenger_valid_f1"] == board["rows"][0]["valid"]["f1"]
+    with pytest.raises(ConfigError, match="unknown parameter 'champion'; did you mean"):
+        executor.main({"candidates": [], "splits": None, **outputs, "champion": ""})
+
+
+def _entry(
+    name: str, auc: float, latency: float, role: str = keys.ROLE_CANDIDATE
+) -> executor.Entry:
+    entry = executor.Entry(name, "sklearn_logreg", role, f"/bundles/{name}", bundle=None)  # type: ignore[arg-type]
+    entry.valid = {m: 0.5 for m in keys.CLASSIFICATION_METRICS} | {keys.METRIC_AUC: auc}
+    entry.test = dict(entry.valid)
+    entry.latency_ms = latency
+    return entry
+
+
+def test_rank_breaks_ties_within_the_tolerance_by_latency_then_name() -> None:
+    """The pure ranking: no bundles, no files."""
+    entries = [
+        _entry("b", 0.80, 2.0),
+        _entry("a", 0.80 + executor.TIE_TOLERANCE / 2, 3.0),
+        _entry("c", 0.90, 9.0, keys.ROLE_CHAMPION),
+        _entry("d", 0.80, 2.0),
+    ]
+    ordered = executor.rank(entries, keys.METRIC_AUC)
+    assert [(e.name, e.rank) for e in ordered] == [("c", 1), ("b", 2), ("d", 3), ("a", 4)]
+    board = {
+        keys.LEADERBOARD_CHALLENGER: "b",
+        keys.LEADERBOARD_CHAMPION_AHEAD: True,
+        keys.LEADERBOARD_ROWS: [executor._row(e) for e in ordered],
+    }
+    md = render_markdown(board, keys.METRIC_AUC)
+    assert "| 1 | c | sklearn_logreg | champion |" in md and "champion ranks ahead" in md
+    page = render_html(board, keys.METRIC_AUC)
+    assert '<tr class="champion"><td>1</td><td>c</td>' in page
+    assert '<tr class="challenger"><td>2</td><td>b</td>' in page

@@ -23,6 +23,8 @@ from kubernetes.client.exceptions import ApiException
 
 from components._shared import keys
 from components._shared.bundle import json_record
+from components.deploy import apply, executor
+from components.deploy.config import DeployConfig
 from tests.fixtures.datasets import fast_candidate, telco_spine
 
 
@@ -57,6 +59,25 @@ class Outputs:
 
     def record(self) -> dict[str, Any]:
         return json.loads(Path(self.deployment.path).read_text())
+
+
+def run_deploy(
+    outputs: Outputs,
+    bundle: Any,
+    blessing: Any,
+    *,
+    custom_objects_api: Any = None,
+    poll_s: float = apply.POLL_INTERVAL_S,
+    **params: Any,
+) -> dict[str, Any]:
+    """executor.run with the parameters as a DeployConfig; returns the deployment record."""
+    return executor.run(
+        executor.DeployInputs(bundle=bundle, blessing=blessing),
+        executor.DeployOutputs(**outputs.kwargs()),
+        DeployConfig(**params),
+        custom_objects_api=custom_objects_api,
+        poll_s=poll_s,
+    )
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from components._shared import keys
-from components.deploy import apply, executor, render
-from tests.deploy.conftest import Outputs, RecordingCustomObjectsApi
+from components.deploy import apply, render
+from tests.deploy.conftest import Outputs, RecordingCustomObjectsApi, run_deploy
 
 CHAMPION = "gs://models-bucket/run-0/gate/blessed_bundle"
 KSERVE = ("serving.kserve.io", "v1beta1")
@@ -76,10 +76,10 @@ def existing_champion(mode: str, predictor_name: str | None = None) -> dict[str,
 def run_kubernetes(
     outputs: Outputs, bundle: Any, blessing: Any, api: Any, **params: Any
 ) -> dict[str, Any]:
-    return executor.run(
-        bundle=bundle,
-        blessing=blessing,
-        **outputs.kwargs(),
+    return run_deploy(
+        outputs,
+        bundle,
+        blessing,
         target="kubernetes",
         inference_service_name="churn",
         namespace="kfp-tabular",

@@ -26,8 +26,7 @@ from components._shared.local_serving import (
     stop_server,
 )
 from components._shared.oip import v2_output, v2_request
-from components.deploy import executor
-from tests.deploy.conftest import Bundles, Outputs
+from tests.deploy.conftest import Bundles, Outputs, run_deploy
 
 
 def gone(pid: int) -> bool:
@@ -43,10 +42,10 @@ def test_local_canary_serves_both_bundles_and_stop_all_stops_them(
     bundles: Bundles, outputs: Outputs, blessing: Any
 ) -> None:
     challenger = dsl.Model(name="blessed_bundle", uri=str(bundles.challenger))
-    record = executor.run(
-        bundle=challenger,
-        blessing=blessing,
-        **outputs.kwargs(),
+    record = run_deploy(
+        outputs,
+        challenger,
+        blessing,
         target="local",
         strategy="canary",
         inference_service_name="churn",

@@ -13,8 +13,10 @@ from components._shared import keys
 from components._shared.errors import ConfigError
 from components._shared.manifests import ManifestError, load_documents, validate_manifest
 from components.deploy import executor, render
+from components.deploy.config import DeployConfig
 from components.deploy.executor import NotBlessedError
-from tests.deploy.conftest import Outputs, RecordingCustomObjectsApi, write_blessing
+from components.deploy.plan import DeployPlan, plan
+from tests.deploy.conftest import Outputs, RecordingCustomObjectsApi, run_deploy, write_blessing
 
 CHAMPION = "gs://models-bucket/run-0/gate/blessed_bundle"
 LOGGER = {"logger_url": "http://message-dumper.kfp-tabular.svc.cluster.local"}
@@ -24,7 +26,7 @@ MODES = ["Knative", "Standard"]
 
 def deploy(outputs: Outputs, bundle: Any, blessing: Any, **params: Any) -> dict[str, Any]:
     params.setdefault("target", "render")
-    return executor.run(bundle=bundle, blessing=blessing, **outputs.kwargs(), **params)
+    return run_deploy(outputs, bundle, blessing, **params)
 
 
 def rendered(outputs: Outputs) -> list[dict[str, Any]]:
@@ -231,31 +233,10 @@ def test_kserve_canary_rules_are_checked_beyond_the_schema(
         render.validate_documents([scaled])
 
 
-def _spec(**overrides: Any) -> Any:
-    from components.deploy.config import build_spec
-
-    params: dict[str, Any] = dict(
-        target="render",
-        strategy="direct",
-        deployment_mode="Knative",
-        namespace="kfp-tabular",
-        name="churn",
-        storage_uri="gs://b/challenger",
-        champion_storage_uri="",
-        canary_percent=10,
-        mirror_percent=100.0,
-        service_account="kfp-tabular-serving",
-        cpu="1",
-        memory="1Gi",
-        logger_mode="all",
-        logger_url="",
-        logger_storage_path="",
-        logger_storage_key="",
-        logger_storage_parameters=None,
-        ready_timeout_s=60.0,
-    )
-    params.update(overrides)
-    return build_spec(**params)
+def _spec(**overrides: Any) -> DeployPlan:
+    """The resolved plan of a config with these overrides (the bundle at gs://b/challenger)."""
+    params: dict[str, Any] = {"ready_timeout_s": 60.0, **overrides}
+    return plan(DeployConfig(**params), bundle_uri="gs://b/challenger")
 
 
 def test_first_deployment_without_a_champion_goes_direct_and_says_so(
@@ -273,15 +254,20 @@ def test_first_deployment_without_a_champion_goes_direct_and_says_so(
     [
         (
             {"target": "cluster"},
-            r"deploy: target: expected one of \['kubernetes', 'render', 'local'\], got 'cluster'",
+            r"deploy config: target: expected one of \['kubernetes', 'render', 'local'\], "
+            r"got 'cluster'",
         ),
         (
             {"deployment_mode": "Serverless"},
             r"deployment_mode: expected one of \['Knative', 'Standard'\]",
         ),
         ({"canary_percent": 0}, r"canary_percent: expected an integer in 1..99, got 0"),
-        ({"cpu": 0.5}, r"cpu: expected a Kubernetes quantity string"),
-        ({"name": "Churn_Model"}, r"inference_service_name: expected a DNS-1123 label"),
+        ({"cpu": "half"}, r"cpu: expected a Kubernetes quantity string"),
+        ({"cpu": 0.5}, r"cpu: expected text, got float 0.5"),
+        (
+            {"inference_service_name": "Churn_Model"},
+            r"inference_service_name: expected a DNS-1123 label",
+        ),
         (
             {"logger_mode": "everything"},
             r"logger_mode: expected one of \['all', 'request', 'response'\]",
@@ -299,3 +285,39 @@ def test_first_deployment_without_a_champion_goes_direct_and_says_so(
 def test_bad_parameters_are_named(overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _spec(**overrides)
+
+
+def test_every_bad_parameter_is_named_at_once_and_a_bundle_needs_a_uri() -> None:
+    with pytest.raises(ConfigError) as caught:
+        DeployConfig(canary_percent=100, mirror_percent=0.0, ready_timeout_s=-1.0, memory="1 GB")
+    assert str(caught.value) == (
+        'deploy config: memory: expected a Kubernetes quantity string such as "1", "500m" '
+        "or \"1Gi\", got '1 GB'; canary_percent: expected an integer in 1..99, got 100; "
+        "mirror_percent: expected a number in (0, 100], got 0.0; "
+        "ready_timeout_s: expected seconds > 0, got -1.0"
+    )
+    with pytest.raises(ConfigError, match=r"deploy: storage_uri: expected the bundle's URI"):
+        plan(DeployConfig(), bundle_uri="")
+    resolved = plan(DeployConfig(storage_uri="gs://b/given"), bundle_uri="gs://b/artifact")
+    assert resolved.storage_uri == "gs://b/given"
+
+
+def test_main_takes_the_component_arguments_as_kfp_passes_them(
+    outputs: Outputs, remote_bundle: Any, blessing: Any
+) -> None:
+    arguments = {
+        **DeployConfig().to_dict(),
+        "bundle": remote_bundle,
+        "blessing": blessing,
+        **outputs.kwargs(),
+        "strategy": "shadow",
+        "champion_storage_uri": CHAMPION,
+        "mirror_percent": 25,  # a pipeline's int handed to a float parameter
+        **LOGGER,
+    }
+    executor.main(arguments)
+    record = outputs.record()
+    assert record["strategy"] == "shadow" and record["mirror_percent"] == 25.0
+    assert record["sides"][0]["bundle_uri"] == CHAMPION
+    mirror = rendered(outputs)[-1]
+    assert mirror["spec"]["http"][0]["mirrorPercentage"] == {"value": 25.0}

@@ -10,13 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kfp import dsl
 
 from components._shared import keys
 from components._shared.profile import compute_profile
 from components._shared.schema import Schema
-from components.train import executor as train
-from tests.fixtures.datasets import fast_candidate, prepare, telco
+from tests.fixtures.datasets import fast_candidate, prepare, telco, train_bundle
 
 
 @dataclass
@@ -51,19 +49,7 @@ def telco_drift(telco_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Te
     reference.to_parquet(reference_path, index=False)
     source = {"uri": str(reference_path), "sha256": "0" * 64, "rows": len(reference)}
     prepared.profile.write_text(json.dumps(compute_profile(reference, schema, source=source)))
-    bundle = root / "bundle"
-    train.run(
-        candidate=fast_candidate("lightgbm", name="drift"),
-        features=dsl.Dataset(name="features", uri=str(prepared.features)),
-        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
-        featurizer=dsl.Artifact(name="featurizer", uri=str(prepared.featurizer)),
-        schema=dsl.Artifact(name="schema", uri=str(prepared.schema)),
-        profile=dsl.Artifact(name="profile", uri=str(prepared.profile)),
-        seed=1,
-        bundle=dsl.Model(name="bundle", uri=str(bundle)),
-        metrics=dsl.Metrics(name="metrics", uri=str(root / "metrics")),
-        roc=dsl.ClassificationMetrics(name="roc", uri=str(root / "roc")),
-    )
+    bundle = train_bundle(prepared, root / "bundle", fast_candidate("lightgbm", name="drift"))
     current_csv, shifted_csv = root / "current.csv", root / "shifted.csv"
     current.to_csv(current_csv, index=False)
     shift(current).to_csv(shifted_csv, index=False)

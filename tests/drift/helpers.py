@@ -7,9 +7,11 @@ import pandas as pd
 
 from components._shared.profile import compute_profile
 from components._shared.schema import ColumnSchema, Schema
-from components.drift.verdicts import DriftMonitor, DriftResult, DriftSettings
+from components.drift.verdicts import ColumnTests, DriftMonitor, DriftResult
 
 TARGET = "__y__"
+# Evidently's DataDriftPreset defaults: its own test per column, dataset drift at a share of 0.5.
+EVIDENTLY_DEFAULTS = ColumnTests(drift_share=0.5)
 
 
 def schema_for(kinds: dict[str, str]) -> Schema:
@@ -30,11 +32,11 @@ def fast_verdicts(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     kinds: dict[str, str],
-    settings: DriftSettings | None = None,
+    tests: ColumnTests = EVIDENTLY_DEFAULTS,
     chunk_rows: int = 997,
 ) -> DriftResult:
     """Our verdicts: the reference through its profile, the current data in chunks."""
-    monitor = DriftMonitor(profile_of(reference, kinds), kinds, settings or DriftSettings())
+    monitor = DriftMonitor(profile_of(reference, kinds), kinds, tests)
     for start in range(0, len(current), chunk_rows):
         monitor.update(current.iloc[start : start + chunk_rows])
     return monitor.results()

@@ -12,12 +12,17 @@ from kfp import dsl
 
 from components._shared import keys
 from components._shared.errors import ConfigError, DataError
-from components.drift import executor
-from tests.drift.conftest import TelcoDrift
+from components._shared.payload_log import Window
+from components.drift.analysis import analyse, compute, read_reference
+from components.drift.config import DriftConfig
+from components.drift.current import ReadReport
+from components.drift.executor import main
+from components.drift.verdicts import ColumnTests
+from tests.drift.conftest import TelcoDrift, shift
 
 
-def _config(telco: TelcoDrift, current: Path | str, **extra: object) -> executor.DriftConfig:
-    return executor.make_config(bundle_uri=str(telco.bundle), current_uri=str(current), **extra)
+def _config(telco: TelcoDrift, current: Path | str, **extra: object) -> DriftConfig:
+    return DriftConfig(bundle_uri=str(telco.bundle), current_uri=str(current), **extra)  # type: ignore[arg-type]
 
 
 def test_random_half_of_the_same_data_raises_no_alarm(
@@ -29,20 +34,24 @@ def test_random_half_of_the_same_data_raises_no_alarm(
         "snapshot": dsl.Artifact(name="snapshot", uri=str(tmp_path / "snapshot.json")),
         "result": dsl.Artifact(name="result", uri=str(tmp_path / "drift.json")),
         "summary": dsl.Markdown(name="summary", uri=str(tmp_path / "summary.md")),
+        "drift_detected": str(tmp_path / "drift_detected"),
     }
-    outcome = executor.run(
-        config=_config(telco_drift, telco_drift.current_csv, sample_rows=300),
-        drift_detected_path=str(tmp_path / "drift_detected"),
-        **outputs,  # type: ignore[arg-type]
+    # The component's own entry: every parameter by name, as component.py hands them over.
+    main(
+        {
+            "bundle_uri": str(telco_drift.bundle),
+            "current_uri": str(telco_drift.current_csv),
+            "sample_rows": 300,
+            **outputs,
+        }
     )
-    assert outcome.result.drifted_columns == [] and not outcome.drift_detected
-    assert len(outcome.result.tested) == 19 and outcome.result.current_rows == len(
-        telco_drift.current
-    )
-    assert outcome.prediction["available"] and not outcome.prediction["drifted"]
-    assert outcome.performance["available"] and not outcome.performance["drifted"]
-    assert (tmp_path / "drift_detected").read_text() == "false"
     result = json.loads((tmp_path / "drift.json").read_text())
+    tested = [c for c in result["columns"] if c["status"] == "tested"]
+    assert result["drifted_columns"] == [] and not result["drift_detected"]
+    assert len(tested) == 19 and result["current_rows"] == len(telco_drift.current)
+    assert result["prediction"]["available"] and not result["prediction"]["drifted"]
+    assert result["performance"]["available"] and not result["performance"]["drifted"]
+    assert (tmp_path / "drift_detected").read_text() == "false"
     assert result["evidently"]["current_sample_rows"] == 300
     assert "300 sampled current rows" in (tmp_path / "summary.md").read_text()
     html = (tmp_path / "report.html").read_text()
@@ -50,23 +59,21 @@ def test_random_half_of_the_same_data_raises_no_alarm(
     # Evidently's JavaScript bundle is ~3.5 MB of it; the data on 300 rows stays small.
     assert result["evidently"]["html_bytes"] < 5_000_000
     assert json.loads((tmp_path / "snapshot.json").read_text())["metrics"]
-    assert outputs["metrics"].metadata[keys.META_DATASET_DRIFT] is False
-    assert outputs["metrics"].metadata[keys.META_DISPLAY_NAME] == "drift (no drift)"
+    assert outputs["metrics"].metadata[keys.META_DATASET_DRIFT] is False  # type: ignore[union-attr]
+    assert outputs["metrics"].metadata[keys.META_DISPLAY_NAME] == "drift (no drift)"  # type: ignore[union-attr]
 
 
 def test_shifted_contract_mix_and_scaled_charges_are_detected(telco_drift: TelcoDrift) -> None:
-    outcome, _, _, _ = executor.analyse(_config(telco_drift, telco_drift.shifted_csv))
-    assert set(outcome.result.drifted_columns) == {"Contract", "MonthlyCharges"}
-    by_name = {c.column: c for c in outcome.result.columns}
+    analysis = analyse(_config(telco_drift, telco_drift.shifted_csv))
+    assert set(analysis.result.drifted_columns) == {"Contract", "MonthlyCharges"}
+    by_name = {c.column: c for c in analysis.result.columns}
     assert by_name["MonthlyCharges"].method == "wasserstein"
     assert by_name["MonthlyCharges"].score > 0.5  # threshold 0.1
     assert by_name["Contract"].method == "jensenshannon" and by_name["Contract"].score > 0.2
-    assert outcome.prediction["drifted"] and outcome.drift_detected
+    assert analysis.prediction["drifted"] and analysis.drift_detected
     # Two of 19 columns: the dataset verdict follows drift_share.
-    assert not outcome.result.dataset_drift
-    low_share, _, _, _ = executor.analyse(
-        _config(telco_drift, telco_drift.shifted_csv, drift_share=0.1)
-    )
+    assert not analysis.result.dataset_drift
+    low_share = analyse(_config(telco_drift, telco_drift.shifted_csv, drift_share=0.1))
     assert low_share.result.dataset_drift
 
 
@@ -76,11 +83,11 @@ def test_missing_column_is_an_error_naming_it_or_reported(
     path = tmp_path / "no_tenure.csv"
     telco_drift.current.drop(columns=["tenure"]).to_csv(path, index=False)
     with pytest.raises(DataError, match=r"lacks monitored column\(s\) \['tenure'\]"):
-        executor.analyse(_config(telco_drift, path))
-    outcome, _, _, _ = executor.analyse(_config(telco_drift, path, missing_columns="report"))
-    assert outcome.missing_columns == ["tenure"]
-    assert "tenure" not in {c.column for c in outcome.result.columns}
-    assert "model input column" in outcome.prediction["reason"]
+        analyse(_config(telco_drift, path))
+    analysis = analyse(_config(telco_drift, path, missing_columns="report"))
+    assert analysis.missing_columns == ["tenure"]
+    assert "tenure" not in {c.column for c in analysis.result.columns}
+    assert "model input column" in analysis.prediction["reason"]
 
 
 def test_unseen_categories_and_unreadable_cells_are_counted(
@@ -92,10 +99,10 @@ def test_unseen_categories_and_unreadable_cells_are_counted(
     frame.loc[:4, "TotalCharges"] = "n/a-ish"
     path = tmp_path / "odd.csv"
     frame.to_csv(path, index=False)
-    outcome, _, _, _ = executor.analyse(_config(telco_drift, path))
-    payment = next(c for c in outcome.result.columns if c.column == "PaymentMethod")
+    analysis = analyse(_config(telco_drift, path))
+    payment = next(c for c in analysis.result.columns if c.column == "PaymentMethod")
     assert payment.unseen == {"Crypto": 100}
-    assert outcome.read.coerced_cells["TotalCharges"] >= 5
+    assert analysis.read.coerced_cells["TotalCharges"] >= 5
 
 
 def test_bad_parameters_are_named(telco_drift: TelcoDrift) -> None:
@@ -104,15 +111,63 @@ def test_bad_parameters_are_named(telco_drift: TelcoDrift) -> None:
     with pytest.raises(ConfigError, match="drift_share"):
         _config(telco_drift, telco_drift.current_csv, drift_share=0.0)
     with pytest.raises(ConfigError, match="columns"):
-        executor.analyse(_config(telco_drift, telco_drift.current_csv, columns=["customerID"]))
+        analyse(_config(telco_drift, telco_drift.current_csv, columns=["customerID"]))
     with pytest.raises(ConfigError, match="window_start"):
-        executor.analyse(_config(telco_drift, telco_drift.current_csv, window_start="yesterday"))
+        analyse(_config(telco_drift, telco_drift.current_csv, window_start="yesterday"))
+
+
+def test_every_bad_parameter_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        DriftConfig.from_parameters(
+            {
+                "bundle_uri": "b",
+                "current_uri": "c",
+                "current_format": "kafka",
+                "cat_method": "ks",
+                "per_column_threshold": {"tenure": -1},
+                "missing_columns": "ignore",
+                "sample_rows": -1,
+                "chunk_rows": 0,
+                "window_end": "soon",
+            }
+        )
+    message = str(caught.value)
+    assert message.startswith("drift config: ")
+    for name in ("current_format", "cat_method", "per_column_threshold['tenure']",
+                 "missing_columns", "sample_rows", "chunk_rows", "window_end"):  # fmt: skip
+        assert f"{name}: expected" in message, name
+
+
+def test_column_tests_from_the_config_read_empty_and_zero_as_evidently_defaults() -> None:
+    config = DriftConfig(bundle_uri=" b ", current_uri="c", num_threshold=0.2,
+                         per_column_method={"tenure": "psi"})  # fmt: skip
+    tests = ColumnTests.from_config(config)
+    assert config.bundle_uri == "b"  # pasted URIs lose stray spaces
+    assert (tests.num_method, tests.cat_method, tests.cat_threshold) == (None, None, None)
+    assert tests.num_threshold == 0.2 and tests.drift_share == config.drift_share
+    assert tests.method_for("tenure", "numeric") == "psi"
+    assert tests.threshold_for("Contract", "categorical", "jensenshannon") == 0.1
+
+
+def test_compute_on_in_memory_chunks_matches_reading_the_file(telco_drift: TelcoDrift) -> None:
+    """The pure part sees typed frames only: the same rows in memory give the same verdicts."""
+    config = _config(telco_drift, telco_drift.shifted_csv)
+    from_file = analyse(config)
+    reference = read_reference(config)
+    typed = shift(telco_drift.current)  # the rows of shifted_csv, typed by validate
+    chunks = (typed.iloc[start : start + 700] for start in range(0, len(typed), 700))
+    in_memory = compute(reference, chunks, ReadReport(), Window(), config)
+    assert in_memory.result.drifted_columns == from_file.result.drifted_columns
+    for a, b in zip(in_memory.result.columns, from_file.result.columns, strict=True):
+        assert a.score == pytest.approx(b.score, abs=1e-9), a.column
+    with pytest.raises(DataError, match="no current rows"):
+        compute(reference, iter([]), ReadReport(), Window(), config)
 
 
 def test_chunked_parquet_gives_the_same_verdicts(telco_drift: TelcoDrift, tmp_path: Path) -> None:
     path = tmp_path / "current.parquet"
     pd.read_csv(telco_drift.shifted_csv).to_parquet(path, index=False)
-    whole, _, _, _ = executor.analyse(_config(telco_drift, telco_drift.shifted_csv))
-    chunked, _, _, _ = executor.analyse(_config(telco_drift, path, chunk_rows=500))
+    whole = analyse(_config(telco_drift, telco_drift.shifted_csv))
+    chunked = analyse(_config(telco_drift, path, chunk_rows=500))
     for a, b in zip(whole.result.columns, chunked.result.columns, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-12), a.column

@@ -11,8 +11,11 @@ import pytest
 
 from components._shared import io
 from components._shared.errors import DataError
-from components.drift import executor
-from components.drift.current import REQUEST_EVENT, RESPONSE_EVENT
+from components._shared.payload_log import REQUEST_EVENT, RESPONSE_EVENT
+from components.drift.analysis import analyse
+from components.drift.config import DriftConfig
+from components.drift.executor import DriftOutcome
+from components.drift.report import EvidentlyPages, render_markdown
 from tests.drift.conftest import TelcoDrift
 
 
@@ -56,14 +59,10 @@ def test_cloudevents_v1_and_v2_are_read_like_the_dataset(
     telco_drift: TelcoDrift, tmp_path: Path
 ) -> None:
     write_logger_output(telco_drift.current, _local(tmp_path))
-    config = executor.make_config(
-        bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events")
-    )
-    logged, _, _, _ = executor.analyse(config)
-    direct, _, _, _ = executor.analyse(
-        executor.make_config(
-            bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.current_csv)
-        )
+    config = DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"))
+    logged = analyse(config)
+    direct = analyse(
+        DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.current_csv))
     )
     assert logged.read.source_kind == "logger"
     assert logged.result.current_rows == len(telco_drift.current)
@@ -77,15 +76,15 @@ def test_window_filters_events_and_an_empty_window_is_a_clear_error(
     telco_drift: TelcoDrift, tmp_path: Path
 ) -> None:
     write_logger_output(telco_drift.current, _local(tmp_path))
-    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
+    config = DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
                                   window_start="2026-03-01T00:00:00Z", window_end="2026-03-01T05:00:00")  # fmt: skip
-    windowed, _, _, _ = executor.analyse(config)
+    windowed = analyse(config)
     assert windowed.result.current_rows == 5 * 200  # the batches logged at hours 0 to 4
     assert windowed.read.events_outside_window > 0
-    empty = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
+    empty = DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"),
                                  window_start="2027-01-01T00:00:00Z")  # fmt: skip
     with pytest.raises(DataError, match=r"no current rows in window \[2027-01-01"):
-        executor.analyse(empty)
+        analyse(empty)
 
 
 def test_malformed_files_and_events_are_counted_and_reported(
@@ -99,10 +98,8 @@ def test_malformed_files_and_events_are_counted_and_reported(
         "events/odd.jsonl",
         json.dumps(_event(9, {"rows": [1, 2]}, "2026-03-01T00:00:00Z")) + "\n[1]\n",
     )
-    outcome, _, _, _ = executor.analyse(
-        executor.make_config(
-            bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events")
-        )
+    outcome = analyse(
+        DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "events"))
     )
     assert outcome.result.current_rows == 400
     assert set(map(lambda p: Path(p).name, outcome.read.malformed_files)) == {
@@ -111,7 +108,8 @@ def test_malformed_files_and_events_are_counted_and_reported(
     }
     assert outcome.read.malformed_events == 2
     assert any("expected data" in p for p in outcome.read.problems)
-    markdown = executor.render_markdown(outcome.to_dict())
+    no_report = EvidentlyPages(html="", snapshot_json="", info={}, current_rows=0)
+    markdown = render_markdown(DriftOutcome(outcome, no_report, {}, "bundle").to_dict())
     assert "2 malformed" in markdown and "broken.json" in markdown
 
 
@@ -119,7 +117,7 @@ def test_only_malformed_files_is_an_error(telco_drift: TelcoDrift, tmp_path: Pat
     (tmp_path / "events").mkdir()
     (tmp_path / "events" / "a.json").write_text("{broken")
     with pytest.raises(DataError, match="no current rows"):
-        executor.analyse(executor.make_config(bundle_uri=str(telco_drift.bundle),
+        analyse(DriftConfig(bundle_uri=str(telco_drift.bundle),
                                               current_uri=str(tmp_path / "events")))  # fmt: skip
 
 
@@ -128,9 +126,9 @@ def test_batched_parquet_with_time_column(telco_drift: TelcoDrift, tmp_path: Pat
     frame["time"] = pd.date_range("2026-03-01", periods=len(frame), freq="min", tz="UTC")
     (tmp_path / "batches").mkdir()
     frame.to_parquet(tmp_path / "batches" / "part-0.parquet", index=False)
-    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "batches"),
+    config = DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(tmp_path / "batches"),
                                   current_format="logger", window_end="2026-03-01T10:00:00Z")  # fmt: skip
-    outcome, _, _, _ = executor.analyse(config)
+    outcome = analyse(config)
     assert outcome.result.current_rows == 600
     assert outcome.read.rows_outside_window == len(frame) - 600
 
@@ -140,8 +138,8 @@ def test_logger_output_on_gcs(telco_drift: TelcoDrift, gcs_bucket: str) -> None:
         io.write_text(f"{gcs_bucket}/logs/{name}", text)
 
     write_logger_output(telco_drift.current.head(1000), put)
-    config = executor.make_config(
+    config = DriftConfig(
         bundle_uri=str(telco_drift.bundle), current_uri=f"{gcs_bucket}/logs/events/"
     )
-    outcome, _, _, _ = executor.analyse(config)
+    outcome = analyse(config)
     assert outcome.result.current_rows == 1000 and outcome.read.files == 5

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from components.drift import stats
-from components.drift.verdicts import DriftSettings
+from components.drift.verdicts import ColumnTests
 from tests.drift.helpers import KINDS, evidently_scores, fast_verdicts, rng_frame
 
 EXACT = 1e-9
@@ -51,8 +51,8 @@ def test_default_tests_match_evidently(
 @pytest.mark.parametrize("method", [stats.PSI, stats.JENSENSHANNON])
 def test_psi_and_js_on_every_column_match_evidently(method: str) -> None:
     reference, current = rng_frame(5000, seed=3), rng_frame(3000, seed=4, shift=0.2)
-    settings = DriftSettings(num_method=method, cat_method=method)
-    ours = {c.column: c for c in fast_verdicts(reference, current, KINDS, settings).columns}
+    tests = ColumnTests(drift_share=0.5, num_method=method, cat_method=method)
+    ours = {c.column: c for c in fast_verdicts(reference, current, KINDS, tests).columns}
     theirs = evidently_scores(reference, current, KINDS, method=method)
     for column, (_, score) in theirs.items():
         tolerance = EXACT if ours[column].exact else BINNED_TOLERANCE

@@ -13,9 +13,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
+from kfp import dsl
 
 from components._image import COMPONENT_IMAGE
-from components.drift import cli, executor
+from components._shared import keys
+from components._shared.config import values_from_namespace
+from components.drift import cli
+from components.drift.config import DriftConfig
+from components.drift.executor import DriftInputs, DriftOutputs, run
 from components.drift.retrain import RetrainError, submit_run
 from kfp_tabular.compile import compile_all
 from tests.drift.conftest import TelcoDrift
@@ -128,15 +133,25 @@ def test_submit_run_names_the_failing_request(stub_kfp_api: str, tmp_path: Path)
 def test_drift_on_labelled_data_triggers_a_retrain_run(
     telco_drift: TelcoDrift, stub_kfp_api: str, compiled: Path, tmp_path: Path
 ) -> None:
-    config = executor.make_config(bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.shifted_csv),
-                                  kfp_host=stub_kfp_api, retrain_pipeline_uri=str(compiled), sample_rows=200)  # fmt: skip
-    outcome, _, _, markdown = executor.execute(config)
+    config = DriftConfig(bundle_uri=str(telco_drift.bundle), current_uri=str(telco_drift.shifted_csv),
+                         kfp_host=stub_kfp_api, retrain_pipeline_uri=str(compiled), sample_rows=200)  # fmt: skip
+    result = dsl.Artifact(name="result", uri=str(tmp_path / "drift.json"))
+    outputs = DriftOutputs(
+        metrics=dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics")),
+        report_html=dsl.HTML(name="report_html", uri=str(tmp_path / "report.html")),
+        snapshot=dsl.Artifact(name="snapshot", uri=str(tmp_path / "snapshot.json")),
+        result=result,
+        summary=dsl.Markdown(name="summary", uri=str(tmp_path / "summary.md")),
+        drift_detected=str(tmp_path / "drift_detected"),
+    )
+    outcome = run(DriftInputs(), outputs, config)
     assert outcome.retrain["submitted"] and outcome.retrain["run_id"] == "r-1"
+    assert result.metadata[keys.META_RETRAIN_RUN_ID] == "r-1"
     params = StubKfpApi.requests[-1]["body"]["runtime_config"]["parameters"]
     assert params["data_uri"] == str(telco_drift.shifted_csv)
     assert (params["target"], params["positive_label"]) == ("Churn", "Yes")
     assert params["champion_uri"] == str(telco_drift.bundle)
-    assert "Submitted train_and_rollout run `r-1`" in markdown
+    assert "Submitted train_and_rollout run `r-1`" in (tmp_path / "summary.md").read_text()
 
 
 def test_cli_writes_outputs_and_exit_codes(
@@ -156,9 +171,52 @@ def test_cli_writes_outputs_and_exit_codes(
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["drift_score.MonthlyCharges"] > 0.5 and metrics["drifted_columns"] == 2
     assert "DRIFT: 2/19 columns drifted" in capsys.readouterr().out
-    assert cli.main(["--bundle", str(tmp_path / "nope"), "--current", str(telco_drift.current_csv),
-                     "--output", str(out)]) == cli.EXIT_BAD_INPUT  # fmt: skip
+    # The generic spellings (--bundle-uri, --current-uri) work as well.
+    assert cli.main(["--bundle-uri", str(tmp_path / "nope"), "--current-uri",
+                     str(telco_drift.current_csv), "--output", str(out)]) == cli.EXIT_BAD_INPUT  # fmt: skip
     assert "error:" in capsys.readouterr().err
+
+
+def test_cli_options_are_the_config_parameters_with_the_earlier_spellings() -> None:
+    parser = cli.build_parser()
+    old = parser.parse_args(["--bundle", "b", "--current", "c", "--format", "logger", "--output",
+                             "o", "--reference-data", "r", "--retrain-pipeline", "p",
+                             "--columns", "tenure", "Contract"])  # fmt: skip
+    new = parser.parse_args(["--bundle-uri", "b", "--current-uri", "c", "--current-format",
+                             "logger", "--output", "o", "--reference-data-uri", "r",
+                             "--retrain-pipeline-uri", "p", "--columns", "tenure", "Contract"])  # fmt: skip
+    assert vars(old) == vars(new)
+    values = values_from_namespace(old, DriftConfig)
+    assert set(values) == {p.name for p in DriftConfig.parameters()}
+    config = DriftConfig.from_parameters(values)
+    assert (config.bundle_uri, config.current_format, config.reference_data_uri) == (
+        "b",
+        "logger",
+        "r",
+    )
+    assert config.columns == ["tenure", "Contract"]
+    defaults = {p.name: p.default for p in DriftConfig.parameters()}
+    assert (
+        config.sample_rows == defaults["sample_rows"]
+        and config.chunk_rows == defaults["chunk_rows"]
+    )
+    parsed = parser.parse_args(["--bundle", "b", "--current", "c", "--output", "o",
+                                "--per-column-method", '{"tenure": "psi"}'])  # fmt: skip
+    assert parsed.per_column_method == {"tenure": "psi"}
+
+
+def test_cli_answers_bad_options_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["--bundle", str(tmp_path), "--current", str(tmp_path), "--output", str(tmp_path)]
+    assert cli.main([*common, "--format", "kafka"]) == cli.EXIT_BAD_INPUT
+    assert (
+        "current_format: expected one of ['auto', 'dataset', 'logger']" in capsys.readouterr().err
+    )
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*common, "--per-column-threshold", "tenure=0.2"])
+    assert exited.value.code == 2
+    assert "per_column_threshold: expected a mapping as JSON" in capsys.readouterr().err
 
 
 def test_cronjob_manifest_is_valid_non_root_and_pinned() -> None:
@@ -177,7 +235,7 @@ def test_cronjob_manifest_is_valid_non_root_and_pinned() -> None:
     assert container["resources"]["requests"] == container["resources"]["limits"]
     assert container["command"] == ["python", "-m", "components.drift.cli"]
     parsed = cli.build_parser().parse_args(container["args"])
-    assert parsed.format == "logger" and parsed.last_hours == 2
+    assert parsed.current_format == "logger" and parsed.last_hours == 2
 
 
 def test_drift_monitor_pipeline_compiles_with_the_drift_step(tmp_path: Path) -> None:

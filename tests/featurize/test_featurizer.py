@@ -325,3 +325,21 @@ def test_bad_specs_and_parameters_are_named() -> None:
         Featurizer(min_category_count=0).fit(frame, schema)
     with pytest.raises(DataError, match=r"missing input column\(s\) \['a'\]"):
         Featurizer().fit(frame.drop(columns="a"), schema)
+
+
+def test_one_derived_feature_is_imputed_and_flagged_exactly_on_every_call(
+    telco: pd.DataFrame, telco_contract: Schema
+) -> None:
+    """One interaction alone is a one-column block: numpy 2.4's ``isfinite(out=)`` wrote wrong
+    marks into such a strided view, so missing flags (and imputed values) varied from call to
+    call. Every call must give the same features, and the flag must be exactly tenure == 0."""
+    rows = telco.iloc[:3000]
+    interaction = {"name": "charge_per_month", "op": "ratio"}
+    interaction |= {"left": "TotalCharges", "right": "tenure"}
+    fitted = Featurizer(interactions=[interaction]).fit(rows, telco_contract)
+    first, second = fitted.transform_frame(rows), fitted.transform_frame(rows)
+    assert np.array_equal(first, second)
+    names = fitted.feature_names_
+    flag = first[:, names.index("charge_per_month__missing")]
+    guarded = (rows["tenure"].fillna(0).to_numpy() == 0) | rows["TotalCharges"].isna().to_numpy()
+    assert np.array_equal(flag == 1.0, guarded)

@@ -20,6 +20,7 @@ from kfp import dsl
 from components._shared import keys
 from components.compare import executor as compare
 from components.gate import executor as gate
+from components.gate.config import GateConfig
 from components.gate.decision import Decision
 from tests.fixtures.datasets import Prepared, fast_candidate, train_bundle
 
@@ -103,14 +104,18 @@ def bundles(
 
 @dataclass
 class GateRun:
-    """The gate's decision and every output it wrote."""
+    """The gate's result and every output it wrote."""
 
-    decision: Decision
-    outputs: dict[str, Any]
+    result: gate.Gated
+    outputs: gate.GateOutputs
     blessing: dict[str, Any]
     lineage: dict[str, Any]
     rationale: str
     blessed: bool
+
+    @property
+    def decision(self) -> Decision:
+        return self.result.decision
 
     def failed(self) -> list[str]:
         """``check/name`` of every failed reason."""
@@ -120,7 +125,7 @@ class GateRun:
 def run_compare(
     prepared: Prepared, out: Path, challenger: Path, champion: str = ""
 ) -> dict[str, Any]:
-    """compare.run on one candidate (and the champion), as the pipeline runs it."""
+    """compare (its `main`) on one candidate (and the champion), as the pipeline runs it."""
     outputs = {
         "challenger": dsl.Model(name="challenger", uri=str(out / "challenger")),
         "leaderboard": dsl.Artifact(name="leaderboard", uri=str(out / "leaderboard.json")),
@@ -128,25 +133,48 @@ def run_compare(
         "leaderboard_html": dsl.HTML(name="leaderboard_html", uri=str(out / "leaderboard.html")),
         "metrics": dsl.Metrics(name="metrics", uri=str(out / "compare_metrics")),
     }
-    compare.run(
-        candidates=[dsl.Model(name="bundle", uri=str(challenger))],
-        splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
-        primary_metric="auc",
-        champion_uri=champion,
-        **outputs,
+    compare.main(
+        {
+            "candidates": [dsl.Model(name="bundle", uri=str(challenger))],
+            "splits": dsl.Dataset(name="splits", uri=str(prepared.splits)),
+            "primary_metric": "auc",
+            "champion_uri": champion,
+            **outputs,
+        }
     )
     return outputs
 
 
-def gate_outputs(out: Path) -> dict[str, Any]:
+def gate_outputs(out: Path) -> gate.GateOutputs:
     """Fresh output artifacts of the gate under ``out``."""
-    return {
-        "blessing": dsl.Artifact(name="blessing", uri=str(out / "blessing.json")),
-        "rationale": dsl.Markdown(name="rationale", uri=str(out / "rationale.md")),
-        "metrics": dsl.Metrics(name="metrics", uri=str(out / "gate_metrics")),
-        "blessed_bundle": dsl.Model(name="blessed_bundle", uri=str(out / "blessed_bundle")),
-        "lineage_record": dsl.Artifact(name="lineage", uri=str(out / "lineage.json")),
-    }
+    return gate.GateOutputs(
+        blessing=dsl.Artifact(name="blessing", uri=str(out / "blessing.json")),
+        rationale=dsl.Markdown(name="rationale", uri=str(out / "rationale.md")),
+        metrics=dsl.Metrics(name="metrics", uri=str(out / "gate_metrics")),
+        blessed_bundle=dsl.Model(name="blessed_bundle", uri=str(out / "blessed_bundle")),
+        lineage=dsl.Artifact(name="lineage", uri=str(out / "lineage.json")),
+    )
+
+
+def gate_inputs(splits: Path, challenger: Path, leaderboard: Path) -> gate.GateInputs:
+    """The gate's input artifacts: compare's challenger and leaderboard, featurize's splits."""
+    return gate.GateInputs(
+        challenger=dsl.Model(name="challenger", uri=str(challenger)),
+        splits=dsl.Dataset(name="splits", uri=str(splits)),
+        leaderboard=dsl.Artifact(name="leaderboard", uri=str(leaderboard)),
+    )
+
+
+def gate_result(outputs: gate.GateOutputs, result: gate.Gated) -> GateRun:
+    """The result with every output read back."""
+    return GateRun(
+        result=result,
+        outputs=outputs,
+        blessing=json.loads(Path(outputs.blessing.path).read_text()),
+        lineage=json.loads(Path(outputs.lineage.path).read_text()),
+        rationale=Path(outputs.rationale.path).read_text(),
+        blessed=outputs.blessing.metadata[keys.META_BLESSED],
+    )
 
 
 def run_gate(
@@ -159,24 +187,9 @@ def run_gate(
 ) -> GateRun:
     """gate.run on existing compare outputs."""
     outputs = gate_outputs(out)
-    decision = gate.run(
-        challenger=dsl.Model(name="challenger", uri=str(challenger)),
-        splits=dsl.Dataset(name="splits", uri=str(splits)),
-        leaderboard=dsl.Artifact(name="leaderboard", uri=str(leaderboard)),
-        champion_uri=champion,
-        run_name="test-run",
-        run_id="run-0",
-        **outputs,
-        **thresholds,
-    )
-    return GateRun(
-        decision=decision,
-        outputs=outputs,
-        blessing=json.loads(Path(outputs["blessing"].path).read_text()),
-        lineage=json.loads(Path(outputs["lineage_record"].path).read_text()),
-        rationale=Path(outputs["rationale"].path).read_text(),
-        blessed=outputs["blessing"].metadata[keys.META_BLESSED],
-    )
+    config = GateConfig(champion_uri=champion, run_name="test-run", run_id="run-0", **thresholds)
+    result = gate.run(gate_inputs(splits, challenger, leaderboard), outputs, config)
+    return gate_result(outputs, result)
 
 
 def gate_run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -14,9 +15,11 @@ import pytest
 from components._shared import keys
 from components._shared.bundle import load_bundle, sha256_file
 from components._shared.errors import ConfigError
+from components.gate import executor as gate
 from components.gate import infra
+from components.gate.config import GateConfig
 from tests.fixtures.datasets import Prepared
-from tests.gate.conftest import SLICE, gate_run, run_compare, run_gate
+from tests.gate.conftest import SLICE, gate_inputs, gate_outputs, gate_run, run_compare, run_gate
 
 INTERVAL = r"\d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\]"
 
@@ -39,11 +42,11 @@ def test_shuffled_label_challenger_is_refused_naming_the_metric_and_its_interval
     assert stored[0]["check"] == "floor" and stored[0]["numbers"]["floor"] == 0.75
     assert run.rationale.startswith("# Gate: Refused")
     assert "- FAIL `floor/auc`" in run.rationale
-    assert run.outputs["metrics"].metadata[keys.METRIC_BLESSED] == 0.0
+    assert run.outputs.metrics.metadata[keys.METRIC_BLESSED] == 0.0
     # A refused challenger still gets its card completed (the audit trail), marked refused.
-    card = (Path(run.outputs["blessed_bundle"].path) / keys.MODEL_CARD_FILE).read_text()
+    card = (Path(run.outputs.blessed_bundle.path) / keys.MODEL_CARD_FILE).read_text()
     assert "**Refused** by the gate" in card
-    assert run.outputs["blessed_bundle"].metadata[keys.META_BLESSED] is False
+    assert run.outputs.blessed_bundle.metadata[keys.META_BLESSED] is False
 
 
 def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
@@ -67,7 +70,7 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
     assert {"infra/serving_v2", "infra/serving_v1"} <= checks or "infra/serving_records" in checks
 
     # The blessed copy: the model card completed, re-sealed, loadable exactly as serving loads it.
-    copy = Path(run.outputs["blessed_bundle"].path)
+    copy = Path(run.outputs.blessed_bundle.path)
     blessed = load_bundle(copy)
     card = (copy / keys.MODEL_CARD_FILE).read_text()
     assert "Gate decision: pending" not in card
@@ -81,7 +84,7 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
     assert {k: v for k, v in blessed.manifest.items() if k != keys.MANIFEST_FILES} == {
         k: v for k, v in original.items() if k != keys.MANIFEST_FILES
     }
-    meta = run.outputs["blessed_bundle"].metadata
+    meta = run.outputs.blessed_bundle.metadata
     assert meta[keys.META_BLESSED] is True and meta[keys.META_CANDIDATE] == "good"
     assert meta[keys.META_CONTENT_SHA256] == sha256_file(copy / keys.MANIFEST_FILE)
 
@@ -104,7 +107,7 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
     assert record[keys.LINEAGE_DECISION][keys.BLESSING_BLESSED] is True
     assert record[keys.LINEAGE_BLESSED_BUNDLE]["manifest_sha256"] == meta[keys.META_CONTENT_SHA256]
     assert record[keys.LINEAGE_DEPLOYED_REVISION] is None
-    logged = run.outputs["metrics"].metadata
+    logged = run.outputs.metrics.metadata
     assert logged["delta_auc"] == pytest.approx(evidence["delong"]["difference"])
     assert logged[keys.METRIC_SERVING_MAX_ABS_DIFF] <= infra.PARITY_TOLERANCE
 
@@ -207,7 +210,7 @@ def test_tampered_bundle_is_refused_naming_the_file(
     assert not run.blessed and run.failed() == ["infra/sha256"]
     (reason,) = run.decision.failed
     assert "model.txt: sha256 mismatch (expected" in reason.message
-    assert not Path(run.outputs["blessed_bundle"].path).exists()  # nothing a deploy could take
+    assert not Path(run.outputs.blessed_bundle.path).exists()  # nothing a deploy could take
     assert run.lineage[keys.LINEAGE_BLESSED_BUNDLE] is None
     assert run.blessing[keys.BLESSING_BUNDLE_URI] is None
 
@@ -271,3 +274,43 @@ def test_bad_thresholds_and_slice_columns_are_config_errors(
     with pytest.raises(ConfigError, match=r"'MonthlyCharges' has .* distinct values"):
         run_gate(*args, tmp_path / "c", slice_columns=["MonthlyCharges"])
     assert not (tmp_path / "a").exists() and not (tmp_path / "c" / "blessing.json").exists()
+
+
+def test_main_sorts_kfp_arguments_and_returns_the_blessings_own_flag(
+    telco_prepared_full: Prepared, bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    """What component.py hands over (every parameter by name, as KFP passes them) goes through
+    ``main``; the bool it returns, the pipeline's branch flag, is the blessing's own."""
+    ranked = run_compare(telco_prepared_full, tmp_path / "compare", bundles["good"])
+    inputs = gate_inputs(
+        telco_prepared_full.splits,
+        Path(ranked["challenger"].path),
+        Path(ranked["leaderboard"].path),
+    )
+    flags = []
+    for floor in (0.5, 0.99):
+        outputs = gate_outputs(tmp_path / f"floor-{floor}")
+        arguments = {
+            **dataclasses.asdict(GateConfig()),
+            **{f.name: getattr(inputs, f.name) for f in dataclasses.fields(inputs)},
+            **{f.name: getattr(outputs, f.name) for f in dataclasses.fields(outputs)},
+            "min_auc": floor,
+            "bootstrap_resamples": 1000.0,  # KFP may hand an integer over as a double
+            "run_name": "kfp-run",
+        }
+        flag = gate.main(arguments)
+        assert type(flag) is bool and flag is outputs.blessing.metadata[keys.META_BLESSED]
+        blessing = json.loads(Path(outputs.blessing.path).read_text())
+        assert blessing[keys.BLESSING_BLESSED] is flag
+        assert json.loads(Path(outputs.lineage.path).read_text())[keys.LINEAGE_RUN] == {
+            "name": "kfp-run",
+            "id": "",
+        }
+        flags.append(flag)
+    assert flags == [True, False]
+    # The recorded thresholds are the decision rule's parameters, not the champion or the run.
+    assert set(blessing[keys.BLESSING_THRESHOLDS]) == {p.name for p in GateConfig.parameters()} - {
+        "champion_uri",
+        "run_name",
+        "run_id",
+    }

@@ -58,7 +58,7 @@ KINDS = {
 
 def run_fast(rows: int, chunk_rows: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from components.drift.verdicts import DriftMonitor, DriftSettings
+    from components.drift.verdicts import ColumnTests, DriftMonitor
     from tests.drift.helpers import profile_of
 
     reference, current = make(rows, 1, False), make(rows, 2, True)
@@ -67,7 +67,7 @@ def run_fast(rows: int, chunk_rows: int) -> dict:
     profile_s = time.perf_counter() - start
     del reference
     start = time.perf_counter()
-    monitor = DriftMonitor(profile, KINDS, DriftSettings())
+    monitor = DriftMonitor(profile, KINDS, ColumnTests(drift_share=0.5))
     for first in range(0, rows, chunk_rows):
         monitor.update(current.iloc[first : first + chunk_rows])
     result = monitor.results()

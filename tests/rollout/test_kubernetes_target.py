@@ -10,14 +10,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 from kfp import dsl
 
-from components._shared import keys
-from components.rollout import executor, patches
+from components._shared import keys, kubernetes
+from components.rollout import patches
+from components.rollout.config import RolloutConfig
+from components.rollout.executor import main, roll_out
 from components.rollout.prometheus import histogram_quantile, parse_metrics
 from tests.rollout.test_patches import RecordingCustomObjectsApi, knative, standard
 
@@ -85,40 +88,33 @@ def prometheus_stub() -> Iterator[PrometheusStub]:
     stub.close()
 
 
-def _record(tmp: Path, mode: str, canary_predictor: str | None = None) -> dsl.Artifact:
-    path = tmp / "deployment"
-    path.write_text(
-        json.dumps(
+def _record(mode: str, canary_predictor: str | None = None) -> dict[str, Any]:
+    """A deployment record as deploy's kubernetes target writes it."""
+    return {
+        keys.DEPLOY_TARGET: keys.DEPLOY_TARGET_KUBERNETES,
+        keys.DEPLOY_STRATEGY: keys.DEPLOY_STRATEGY_CANARY,
+        keys.DEPLOY_MODE: mode,
+        keys.DEPLOY_NAMESPACE: "ml",
+        keys.DEPLOY_NAME: "churn",
+        keys.DEPLOY_SIDES: [
+            {keys.DEPLOY_SIDE_ROLE: keys.DEPLOY_ROLE_STABLE},
             {
-                keys.DEPLOY_TARGET: keys.DEPLOY_TARGET_KUBERNETES,
-                keys.DEPLOY_STRATEGY: keys.DEPLOY_STRATEGY_CANARY,
-                keys.DEPLOY_MODE: mode,
-                keys.DEPLOY_NAMESPACE: "ml",
-                keys.DEPLOY_NAME: "churn",
-                keys.DEPLOY_SIDES: [
-                    {keys.DEPLOY_SIDE_ROLE: keys.DEPLOY_ROLE_STABLE},
-                    {
-                        keys.DEPLOY_SIDE_ROLE: keys.DEPLOY_ROLE_CANARY,
-                        keys.DEPLOY_SIDE_PREDICTOR_NAME: canary_predictor,
-                    },
-                ],
-            }
-        )
-    )
-    return dsl.Artifact(name="deployment", uri=str(path))
+                keys.DEPLOY_SIDE_ROLE: keys.DEPLOY_ROLE_CANARY,
+                keys.DEPLOY_SIDE_PREDICTOR_NAME: canary_predictor,
+            },
+        ],
+    }
 
 
-def _config(url: str) -> executor.RolloutConfig:
-    return executor.RolloutConfig(window_seconds=0.01, prometheus_url=url)
+def _config(url: str) -> RolloutConfig:
+    return RolloutConfig(window_seconds=0.01, prometheus_url=url)
 
 
 def test_knative_healthy_canary_steps_traffic_then_promotes(
-    prometheus_stub: PrometheusStub, tmp_path: Path
+    prometheus_stub: PrometheusStub,
 ) -> None:
     api = RecordingCustomObjectsApi(knative(10))
-    trail = executor.execute(
-        _record(tmp_path, "Knative"), None, _config(prometheus_stub.url), api=api
-    )
+    trail = roll_out(_record("Knative"), _config(prometheus_stub.url), api=api)
     assert trail["promoted"] and [s["percent"] for s in trail["steps"]] == [10, 50, 100]
     sent = [args[-1] for verb, args in api.calls if verb == "patch"]
     assert sent[1:3] == [
@@ -134,19 +130,48 @@ def test_knative_healthy_canary_steps_traffic_then_promotes(
     assert {(patches.GROUP, patches.PLURAL, v) for v, _ in api.calls} <= patches.API_CALLS
 
 
-def test_standard_failing_canary_is_rolled_back_deleting_the_canary_entry(tmp_path: Path) -> None:
+def test_standard_failing_canary_is_rolled_back_deleting_the_canary_entry() -> None:
     stub = PrometheusStub(canary_error_rate=0.2)
     try:
         api = RecordingCustomObjectsApi(standard(10))
-        trail = executor.execute(
-            _record(tmp_path, "Standard", "challenger"), None, _config(stub.url), api=api
-        )
+        trail = roll_out(_record("Standard", "challenger"), _config(stub.url), api=api)
     finally:
         stub.close()
     assert not trail["promoted"] and trail["decision"] == keys.DECISION_ROLLBACK
     assert re.match(r"step 10%: error_rate: canary 0\.2000 \(120/600\)", trail["reasons"][0])
     assert api.calls[-1][1][-1] == {"spec": {"canary": None}}
     assert "canary" not in api.isvc["spec"] and api.isvc["spec"]["predictor"]["name"] == "champion"
+
+
+def test_main_takes_the_component_arguments_as_kfp_passes_them(
+    prometheus_stub: PrometheusStub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ``main``: the artifacts by their KFP names, a list's numbers as doubles."""
+    api = RecordingCustomObjectsApi(knative(20))
+    monkeypatch.setattr(kubernetes, "custom_objects_api", lambda: api)
+    record_path = tmp_path / "deployment"
+    record_path.write_text(json.dumps(_record("Knative")))
+    arguments = {
+        "deployment": dsl.Artifact(name="deployment", uri=str(record_path)),
+        "trail": dsl.Artifact(name="trail", uri=str(tmp_path / "trail.json")),
+        "report": dsl.Markdown(name="report", uri=str(tmp_path / "report.md")),
+        "metrics": dsl.Metrics(name="metrics", uri=str(tmp_path / "metrics")),
+        "promoted": str(tmp_path / "outputs" / "promoted"),
+        "splits": None,
+        "steps": [20.0, 100.0],
+        "window_seconds": 0.01,
+        "prometheus_url": prometheus_stub.url,
+    }
+    main(arguments)
+    trail = json.loads((tmp_path / "trail.json").read_text())
+    assert trail["decision"] == keys.DECISION_PROMOTE
+    assert [s["percent"] for s in trail["steps"]] == [20, 100]
+    assert trail["config"]["steps"] == [20, 100]
+    assert trail["config"]["thresholds"]["max_psi"] == RolloutConfig().max_psi
+    assert "max_psi" not in trail["config"]
+    assert (tmp_path / "outputs" / "promoted").read_text() == "true"
+    assert "# Rollout of `churn`: promote" in (tmp_path / "report.md").read_text()
+    assert arguments["metrics"].metadata[keys.META_DECISION] == keys.DECISION_PROMOTE
 
 
 def test_metrics_text_and_histogram_quantile_match_prometheus() -> None:

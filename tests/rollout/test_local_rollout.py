@@ -14,8 +14,9 @@ import pytest
 from kfp import dsl
 
 from components._shared import keys, local_serving
-from components.rollout import executor
-from components.rollout.analysis import ERROR_RATE, SCORE_PSI, Thresholds
+from components.rollout.analysis import ERROR_RATE, SCORE_PSI
+from components.rollout.config import RolloutConfig
+from components.rollout.executor import RolloutInputs, RolloutOutputs, run
 from components.rollout.prometheus import PREDICT_METRIC, scrape
 from tests.rollout.conftest import Starter, Telco, deployment_record
 
@@ -27,30 +28,29 @@ FAST = {
     "window_seconds": 20.0,
     "concurrency": 2,
     "request_timeout_s": 3.0,
-    "thresholds": Thresholds(min_latency_delta_ms=25.0),
+    "min_latency_delta_ms": 25.0,
 }
 
 
-def _outputs(tmp: Path) -> dict[str, Any]:
-    return {
-        "trail": dsl.Artifact(name="trail", uri=str(tmp / "trail.json")),
-        "report_md": dsl.Markdown(name="report", uri=str(tmp / "report.md")),
-        "metrics": dsl.Metrics(name="metrics", uri=str(tmp / "metrics")),
-        "promoted_path": str(tmp / "promoted"),
-    }
+def _outputs(tmp: Path) -> RolloutOutputs:
+    return RolloutOutputs(
+        trail=dsl.Artifact(name="trail", uri=str(tmp / "trail.json")),
+        report=dsl.Markdown(name="report", uri=str(tmp / "report.md")),
+        metrics=dsl.Metrics(name="metrics", uri=str(tmp / "metrics")),
+        promoted=str(tmp / "promoted"),
+    )
 
 
 def _run(record: dsl.Artifact, telco: Telco, tmp: Path, **config: Any) -> dict[str, Any]:
     outputs = _outputs(tmp)
-    result = executor.run(
-        deployment=record,
-        splits=telco.splits,
-        config=executor.RolloutConfig(**{**FAST, **config}),
-        **outputs,
+    result = run(
+        RolloutInputs(deployment=record, splits=telco.splits),
+        outputs,
+        RolloutConfig(**{**FAST, **config}),
     )
-    assert json.loads(Path(outputs["trail"].path).read_text())["decision"] == result["decision"]
-    assert Path(outputs["promoted_path"]).read_text() == str(result["promoted"]).lower()
-    assert "# Rollout of `churn`" in Path(outputs["report_md"].path).read_text()
+    assert json.loads(Path(outputs.trail.path).read_text())["decision"] == result["decision"]
+    assert Path(outputs.promoted).read_text() == str(result["promoted"]).lower()
+    assert "# Rollout of `churn`" in Path(outputs.report.path).read_text()
     print(
         json.dumps(
             {

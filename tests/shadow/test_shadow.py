@@ -13,10 +13,14 @@ import numpy as np
 import pytest
 from kfp import dsl
 
+from components._shared import keys
 from components._shared.bundle import json_record, load_bundle
-from components.drift.current import REQUEST_EVENT, RESPONSE_EVENT
+from components._shared.errors import ConfigError
+from components._shared.payload_log import REQUEST_EVENT, RESPONSE_EVENT
 from components.shadow import executor
-from components.shadow.executor import ShadowConfig
+from components.shadow.config import ShadowConfig
+from components.shadow.executor import ShadowInputs, ShadowOutputs, Sides, agreement
+from components.shadow.logged import Exchange
 from tests.rollout.conftest import Starter, Telco
 
 ROWS_PER_REQUEST = 2
@@ -67,21 +71,22 @@ def write_logs(folder: Path, bundle_dir: Path, telco: Telco, service: str) -> Pa
     return folder
 
 
-def _outputs(tmp: Path) -> dict[str, Any]:
-    return {
-        "result_artifact": dsl.Artifact(name="result", uri=str(tmp / "result.json")),
-        "report_md": dsl.Markdown(name="report", uri=str(tmp / "report.md")),
-        "metrics": dsl.Metrics(name="metrics", uri=str(tmp / "metrics")),
-        "passed_path": str(tmp / "passed"),
-    }
+def _outputs(tmp: Path) -> ShadowOutputs:
+    return ShadowOutputs(
+        result=dsl.Artifact(name="result", uri=str(tmp / "result.json")),
+        report=dsl.Markdown(name="report", uri=str(tmp / "report.md")),
+        metrics=dsl.Metrics(name="metrics", uri=str(tmp / "metrics")),
+        passed=str(tmp / "passed"),
+    )
 
 
 def test_same_model_in_shadow_agrees_and_passes(telco_bundles: Telco, tmp_path: Path) -> None:
     champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
     shadow = write_logs(tmp_path / "shadow", telco_bundles.good, telco_bundles, "churn-shadow")
-    result = executor.run(
-        config=ShadowConfig(str(champion), shadow_uri=str(shadow)), **_outputs(tmp_path)
-    )
+    outputs = _outputs(tmp_path)
+    # The component's own entry: every parameter by name, as component.py hands them over.
+    executor.main({"champion_uri": str(champion), "shadow_uri": str(shadow), **vars(outputs)})
+    result = json.loads((tmp_path / "result.json").read_text())
     n = result["numbers"]
     assert (
         result["passed"]
@@ -90,8 +95,10 @@ def test_same_model_in_shadow_agrees_and_passes(telco_bundles: Telco, tmp_path: 
     )
     assert n["label_agreement"] == 1.0 and n["max_abs_diff"] == 0.0
     assert n["champion_latency_p95_ms"] == pytest.approx(100.0)  # response event 100 ms later
+    assert result["config"]["min_pairs"] == 50 and result["result_format"] == "kfp-tabular-shadow/1"
     assert (tmp_path / "passed").read_text() == "true"
     assert "# Shadow comparison: PASS" in (tmp_path / "report.md").read_text()
+    assert outputs.metrics.metadata[keys.META_PASSED] is True
 
 
 def test_shifted_challenger_in_shadow_fails_naming_the_bounds(
@@ -99,16 +106,15 @@ def test_shifted_challenger_in_shadow_fails_naming_the_bounds(
 ) -> None:
     champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
     shadow = write_logs(tmp_path / "shadow", telco_bundles.shifted, telco_bundles, "churn-shadow")
-    result = executor.run(
-        config=ShadowConfig(str(champion), shadow_uri=str(shadow)), **_outputs(tmp_path)
-    )
-    failed = {c["name"] for c in result["checks"] if not c["passed"]}
-    assert not result["passed"] and {"mean_abs_diff", "p95_abs_diff"} <= failed
-    assert result["numbers"]["mean_abs_diff"] > 0.05
+    config = ShadowConfig(champion_uri=str(champion), shadow_uri=str(shadow))
+    result = executor.run(ShadowInputs(), _outputs(tmp_path), config)
+    failed = {c["name"] for c in result.checks if not c["passed"]}
+    assert not result.passed and {"mean_abs_diff", "p95_abs_diff"} <= failed
+    assert result.numbers["mean_abs_diff"] > 0.05
     assert (tmp_path / "passed").read_text() == "false"
     print(
         json.dumps(
-            {k: result["numbers"][k] for k in ("label_agreement", "mean_abs_diff", "p95_abs_diff")}
+            {k: result.numbers[k] for k in ("label_agreement", "mean_abs_diff", "p95_abs_diff")}
         )
     )
 
@@ -119,11 +125,13 @@ def test_replay_to_a_local_challenger_matches_the_logged_champion(
     champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
     (challenger,) = start_servers(telco_bundles.good)
     config = ShadowConfig(
-        str(champion), challenger_url=challenger.url, model_name=challenger.model_name
+        champion_uri=str(champion),
+        challenger_url=challenger.url,
+        model_name=challenger.model_name,
     )
-    result = executor.run(config=config, **_outputs(tmp_path))
-    n = result["numbers"]
-    assert result["passed"], result["checks"]
+    result = executor.run(ShadowInputs(), _outputs(tmp_path), config)
+    n = result.numbers
+    assert result.passed, result.checks
     assert n["replay"]["replayed"] == REQUESTS and n["replay"]["failed"] == 0
     assert n["max_abs_diff"] < 1e-9 and n["label_agreement"] == 1.0
     assert n["challenger_latency_p95_ms"] > 0
@@ -136,6 +144,43 @@ def test_too_few_pairs_is_a_fail_not_a_pass(telco_bundles: Telco, tmp_path: Path
     (shadow / "events.jsonl").write_text(
         json.dumps(_event("other", RESPONSE_EVENT, {"predictions": [0.1]}, 0, "x")) + "\n"
     )
-    result = executor.execute(ShadowConfig(str(champion), shadow_uri=str(shadow)))
-    assert not result["passed"] and result["checks"][0]["name"] == "paired_requests"
-    assert np.isclose(result["numbers"]["paired_requests"], 0)
+    config = ShadowConfig(champion_uri=str(champion), shadow_uri=str(shadow))
+    result = agreement(executor.read_sides(config), config)
+    assert not result.passed and result.checks[0]["name"] == "paired_requests"
+    assert np.isclose(result.numbers["paired_requests"], 0)
+
+
+# --- the pure part and the config, without files ---------------------------------------------
+
+
+def _side(scores: dict[str, list[float]], latency_ms: float) -> dict[str, Exchange]:
+    return {
+        key: Exchange(key, {"instances": []}, scores=np.array(s), client_latency_ms=latency_ms)
+        for key, s in scores.items()
+    }
+
+
+def test_agreement_pairs_rows_by_id_and_checks_every_bound() -> None:
+    champion = _side({f"r{i}": [0.2, 0.8] for i in range(4)}, latency_ms=10.0)
+    challenger = _side({f"r{i}": [0.25, 0.4] for i in range(3)}, latency_ms=40.0)
+    challenger["r3"] = Exchange("r3", scores=np.array([0.1]))  # a row count that differs
+    config = ShadowConfig(champion_uri="c", shadow_uri="s", min_pairs=3)
+    result = agreement(Sides(champion, challenger, {"challenger_source": "test"}), config)
+    n = result.numbers
+    assert (n["paired_requests"], n["row_count_mismatches"], n["rows"]) == (3, 1, 6)
+    assert n["label_agreement"] == 0.5 and n["max_abs_diff"] == pytest.approx(0.4)
+    assert n["mean_diff"] == pytest.approx((0.05 - 0.4) / 2)
+    by_name = {c["name"]: c for c in result.checks}
+    assert not by_name["label_agreement"]["passed"]
+    assert by_name["latency_p95_ratio"]["value"] == pytest.approx(4.0)
+    assert by_name["latency_p95_ratio"]["reason"] == "latency_p95_ratio: 4.0000 > 3.0"
+    assert not result.passed and result.to_dict()["config"]["min_pairs"] == 3
+
+
+def test_config_wants_exactly_one_challenger_source() -> None:
+    with pytest.raises(ConfigError, match="shadow_uri / challenger_url: expected exactly one"):
+        ShadowConfig(champion_uri="c")
+    with pytest.raises(ConfigError, match="shadow_uri / challenger_url: expected exactly one"):
+        ShadowConfig(champion_uri="c", shadow_uri="s", challenger_url="http://x")
+    with pytest.raises(ConfigError, match="model_name is required to replay"):
+        ShadowConfig(champion_uri="c", challenger_url="http://x")

@@ -1,4 +1,5 @@
-"""train.run end to end on real Telco rows with real kfp artifact objects."""
+"""train end to end on real Telco rows with real kfp artifact objects (the typed ``run`` and
+``main`` as the component calls it), and ``compute`` on arrays without files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from components._shared import keys
 from components._shared.bundle import load_bundle, sha256_file
 from components._shared.errors import ConfigError, DataError
 from components.train import executor
-from tests.fixtures.datasets import Prepared, fast_candidate
+from components.train.config import TrainConfig
+from components.train.executor import TrainInputs, TrainOutputs
+from tests.fixtures.datasets import Prepared, fast_candidate, feature_arrays
 
 
 def _artifacts(prepared: Prepared, out: Path) -> dict:
@@ -30,13 +33,23 @@ def _artifacts(prepared: Prepared, out: Path) -> dict:
     }
 
 
+def _train(art: dict, candidate: dict, seed: int) -> executor.Trained:
+    """The typed entry: the artifacts sorted into inputs and outputs, the config."""
+    inputs = TrainInputs(
+        **{k: art[k] for k in ("features", "splits", "featurizer", "schema", "profile")}
+    )
+    outputs = TrainOutputs(bundle=art["bundle"], metrics=art["metrics"], roc=art["roc"])
+    return executor.run(inputs, outputs, TrainConfig(candidate=candidate, seed=seed))
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "sklearn_logreg"])
 def test_run_writes_a_verified_bundle_and_logs_metrics(
     family: str, telco_prepared: Prepared, tmp_path: Path
 ) -> None:
     art = _artifacts(telco_prepared, tmp_path)
     candidate = fast_candidate(family, name=f"{family}_t")
-    executor.run(candidate=candidate, seed=3, **art)
+    trained = _train(art, candidate, seed=3)
+    assert trained.name == f"{family}_t" and trained.training_data["seed"] == 3
 
     bundle = load_bundle(art["bundle"].path)
     manifest = bundle.manifest
@@ -92,7 +105,7 @@ def test_run_never_reads_the_test_split(telco_prepared: Prepared, tmp_path: Path
     art = _artifacts(telco_prepared, tmp_path)
     art["features"] = dsl.Dataset(name="features", uri=str(copy / "features"))
     art["splits"] = dsl.Dataset(name="splits", uri=str(copy / "splits"))
-    executor.run(candidate=fast_candidate("xgboost"), seed=1, **art)
+    executor.main({"candidate": fast_candidate("xgboost"), "seed": 1, **art})
     assert load_bundle(art["bundle"].path).family == "xgboost"
 
 
@@ -101,7 +114,9 @@ def test_bad_candidate_fails_before_writing_anything(
 ) -> None:
     art = _artifacts(telco_prepared, tmp_path)
     with pytest.raises(ConfigError, match="candidate 'x' family: expected one of"):
-        executor.run(candidate={"name": "x", "family": "svm", "params": {}}, seed=1, **art)
+        executor.main({"candidate": {"name": "x", "family": "svm", "params": {}}, "seed": 1, **art})
+    with pytest.raises(ConfigError, match="seed: expected an integer"):
+        executor.main({"candidate": fast_candidate("xgboost"), "seed": "1", **art})
     assert not Path(art["bundle"].path).exists()
 
 
@@ -117,5 +132,46 @@ def test_feature_table_from_another_featurizer_is_refused(
     art = _artifacts(telco_prepared, tmp_path)
     art["features"] = dsl.Dataset(name="features", uri=str(features))
     with pytest.raises(DataError, match=r"train feature table lacks column\(s\) \['tenure'\]"):
-        executor.run(candidate=fast_candidate("sklearn_logreg"), seed=1, **art)
+        _train(art, fast_candidate("sklearn_logreg"), seed=1)
     assert not Path(art["bundle"].path).exists()
+
+
+def test_compute_fits_and_scores_without_files(telco_prepared: Prepared) -> None:
+    """The pure part: arrays in, a fitted model and its valid metrics out; nothing written."""
+    x_train, y_train = feature_arrays(telco_prepared, keys.TRAIN)
+    x_valid, y_valid = feature_arrays(telco_prepared, keys.VALID)
+    data = executor.TrainingData(
+        schema=telco_prepared.schema_obj,
+        featurizer=telco_prepared.featurizer_obj,
+        profile={"source": {"uri": "memory://telco"}},
+        x_train=x_train,
+        y_train=y_train,
+        x_valid=x_valid,
+        y_valid=y_valid,
+        raw_valid=telco_prepared.frames[keys.VALID],
+        train_features_sha256="0" * 64,
+    )
+    config = TrainConfig(candidate=fast_candidate("sklearn_logreg", name="pure"), seed=2)
+    trained = executor.compute(data, config)
+    assert (trained.name, trained.family) == ("pure", "sklearn_logreg")
+    assert trained.valid_proba.shape == (len(y_valid),)
+    assert trained.valid_metrics[keys.METRIC_AUC] > 0.78
+    assert trained.training_data == {
+        "source": {"uri": "memory://telco"},
+        "train_rows": len(y_train),
+        "train_features_sha256": "0" * 64,
+        "positive_rate": pytest.approx(float(np.mean(y_train))),
+        "valid_rows": len(y_valid),
+        "seed": 2,
+    }
+    assert "pure" in trained.model_card
+
+
+def test_config_names_every_problem_of_the_candidate() -> None:
+    with pytest.raises(
+        ConfigError, match=r"train config: candidate has unknown key\(s\) \['nme'\]"
+    ):
+        TrainConfig(candidate={"nme": "x", "family": "xgboost"})
+    with pytest.raises(ConfigError, match="candidate: expected a mapping"):
+        TrainConfig.from_parameters({"candidate": ["x"]})
+    assert TrainConfig(candidate=fast_candidate("xgboost")).seed == 42

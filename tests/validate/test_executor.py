@@ -1,4 +1,5 @@
-"""run(): the step on real files with real KFP artifacts; a failed run writes nothing."""
+"""The step on real files with real KFP artifacts (``main`` as the component calls it, and the
+typed ``run``); a failed run writes nothing. ``compute``/``describe`` without files."""
 
 from __future__ import annotations
 
@@ -20,14 +21,29 @@ from components._shared.errors import (
 )
 from components._shared.schema import Schema
 from components._shared.tables import sha256_uri
-from components.validate.executor import run
+from components.validate.config import ValidateConfig
+from components.validate.executor import (
+    ValidateInputs,
+    ValidateOutputs,
+    compute,
+    describe,
+    main,
+    run,
+)
 
 from .conftest import ADULT, LIMITS, TELCO
 
 
 def _run(data: Path | str, outputs: dict[str, Any], expected: Any = None, **overrides: Any) -> None:
+    """The step as the component calls it: every argument by name."""
     params = {**TELCO, **LIMITS, **overrides}
-    run(data_uri=str(data), expected_schema=expected, **params, **outputs)
+    main({"data_uri": str(data), "expected_schema": expected, **params, **outputs})
+
+
+def _typed_run(data: Path, outputs: dict[str, Any], expected: Any = None, **overrides: Any) -> None:
+    """The typed entry: inputs, outputs and config."""
+    config = ValidateConfig(data_uri=str(data), **{**TELCO, **LIMITS, **overrides})
+    run(ValidateInputs(expected_schema=expected), ValidateOutputs(**outputs), config)
 
 
 def _nothing_written(outputs: dict[str, Any]) -> None:
@@ -180,15 +196,41 @@ def test_contract_given_as_a_gs_uri(
     again = {
         name: type(a)(name=name, uri=str(tmp_path / "again" / name)) for name, a in outputs.items()
     }
-    run(data_uri=str(telco_csv), expected_schema=None, expected_schema_uri=contract_uri,
-        **{**TELCO, **LIMITS}, **again)  # fmt: skip
+    _typed_run(telco_csv, again, expected_schema_uri=contract_uri)
     assert Schema.from_json(Path(again["schema"].path).read_text()).column("Contract").categories
 
     missing = f"{gcs_bucket}/contracts/nope.json"
     with pytest.raises(ConfigError, match=r"expected_schema_uri: cannot read .*nope.json"):
-        run(data_uri=str(telco_csv), expected_schema=None, expected_schema_uri=missing,
-            **{**TELCO, **LIMITS}, **outputs)  # fmt: skip
+        _typed_run(telco_csv, outputs, expected_schema_uri=missing)
     both = dsl.Artifact(name="expected_schema", uri=outputs["schema"].path)
     with pytest.raises(ConfigError, match="both set"):
-        run(data_uri=str(telco_csv), expected_schema=both, expected_schema_uri=contract_uri,
-            **{**TELCO, **LIMITS}, **outputs)  # fmt: skip
+        _run(telco_csv, outputs, both, expected_schema_uri=contract_uri)
+
+
+def test_bad_parameters_are_all_named_at_once(telco_csv: Path, outputs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as failure:
+        _typed_run(telco_csv, outputs, target="", max_null_fraction=-0.1, min_class_count=0)
+    message = str(failure.value)
+    assert message.startswith("validate config: target: expected a column name, got ''")
+    assert "max_null_fraction: expected a number in [0, 1], got -0.1" in message
+    assert "min_class_count: expected an integer >= 1, got 0" in message
+    with pytest.raises(ConfigError, match="unknown parameter 'max_nulls'"):
+        _run(telco_csv, outputs, max_nulls=0.2)
+    _nothing_written(outputs)
+
+
+def test_compute_and_describe_need_no_files(telco_frame: pd.DataFrame) -> None:
+    """The pure part: a frame in, the typed table, contract, profile and report out."""
+    config = ValidateConfig(data_uri="memory://telco.csv", **{**TELCO, **LIMITS})
+    result = compute(telco_frame, None, config)
+    validated = describe(result, config, sha256="0" * 64)
+    assert validated.schema.target == "Churn" and validated.schema.id_columns == ["customerID"]
+    assert validated.source == {"uri": "memory://telco.csv", "sha256": "0" * 64, "rows": 7043}
+    assert validated.profile["source"] == validated.source
+    assert validated.report.startswith("# Data validation")
+    assert "| source | `memory://telco.csv` |" in validated.report
+    # Checked against its own contract, the same table passes and keeps the contract unchanged.
+    again = compute(telco_frame, validated.schema, config)
+    assert again.contract_checked and again.schema == validated.schema
+    with pytest.raises(ValidationFailed, match="expected the target column 'churn'"):
+        compute(telco_frame, None, ValidateConfig(**{**config.to_dict(), "target": "churn"}))

@@ -125,13 +125,7 @@ class Featurizer:
             raise ConfigError(expected_got("min_category_count", "an integer >= 1", min_count))
         interactions = check_interactions(self.interactions or [], schema)
         rolling = check_rolling(self.rolling or [], schema)
-        by_kind: dict[str, list[str]] = {k: [] for k in _FEATURE_KINDS}
-        kinds: dict[str, str] = {}
-        for col in schema.feature_columns:
-            kind = "numeric" if col.kind == "integer" else col.kind
-            if kind in by_kind:  # identifiers are never features
-                by_kind[kind].append(col.name)
-                kinds[col.name] = col.kind
+        by_kind, kinds = _feature_columns(schema)
         if not kinds and not rolling:
             raise ConfigError(
                 "schema has no usable feature columns: set role 'feature' on at least one "
@@ -144,73 +138,26 @@ class Featurizer:
         _require_columns(inputs, frame.columns)
         arrays = {c: as_column(frame[c].to_numpy(), c) for c in inputs}
 
+        numeric = [
+            {"column": name, "kind": kinds[name], **_stats(to_float(arrays[name])[0])}
+            for name in by_kind["numeric"]
+        ]
+        medians = {s["column"]: s["median"] for s in numeric}
         state: dict[str, Any] = {
             "format_version": FEATURIZER_FORMAT_VERSION,
             "params": {"min_category_count": min_count},
             "train_rows": len(frame),
             "input_columns": inputs,
             "feature_names": [],
-            "numeric": [],
-            "datetime": [],
-            "interactions": [],
-            "rolling": [],
-            "boolean": [],
-            "categorical": [],
+            "numeric": numeric,
+            "datetime": [_fit_datetime(name, arrays[name]) for name in by_kind["datetime"]],
+            "interactions": [_fit_interaction(spec, arrays, medians) for spec in interactions],
+            "rolling": [{**spec, **_stats(_rolling(arrays, spec, None))} for spec in rolling],
+            "boolean": [_fit_boolean(schema, name, arrays) for name in by_kind["boolean"]],
+            "categorical": [
+                _fit_categorical(name, arrays[name], min_count) for name in by_kind["categorical"]
+            ],
         }
-        medians: dict[str, float] = {}
-        for name in by_kind["numeric"]:
-            raw, _ = to_float(arrays[name])
-            stats = _stats(raw)
-            medians[name] = stats["median"]
-            state["numeric"].append({"column": name, "kind": kinds[name], **stats})
-        for name in by_kind["datetime"]:
-            times, _ = to_datetime(arrays[name])
-            parts = datetime_parts(times)
-            state["datetime"].append(
-                {
-                    "column": name,
-                    "missing_indicator": bool(np.isnat(times).any()),
-                    "parts": [
-                        {"part": part, **_stats(parts[:, k], indicator=False)}
-                        for k, part in enumerate(DATETIME_PARTS)
-                    ],
-                }
-            )
-        for spec in interactions:
-            # On the imputed, unscaled values, exactly as ``transform`` computes them.
-            left, _ = to_float(arrays[spec["left"]])
-            right, _ = to_float(arrays[spec["right"]])
-            left[np.isnan(left)] = medians[spec["left"]]
-            right[np.isnan(right)] = medians[spec["right"]]
-            state["interactions"].append({**spec, **_stats(_interact(spec["op"], left, right))})
-        for spec in rolling:
-            state["rolling"].append({**spec, **_stats(_rolling(arrays, spec, None))})
-        for name in by_kind["boolean"]:
-            col = schema.column(name)
-            true_tokens, false_tokens = _boolean_tokens(name, col.true_values, col.false_values)
-            tokens = {"true_tokens": true_tokens, "false_tokens": false_tokens, "mode": 0.0}
-            code, flag = DiscreteTable([tokens], [], 0).lookup(_block(arrays, [name]))
-            seen = code[flag == REAL]
-            ones, zeros = int((seen == 1.0).sum()), int((seen == 0.0).sum())
-            state["boolean"].append(
-                {
-                    "column": name,
-                    "true_tokens": true_tokens,
-                    "false_tokens": false_tokens,
-                    "mode": 1.0 if ones > zeros else 0.0,
-                    "missing_indicator": bool((flag != REAL).any()),
-                }
-            )
-        for name in by_kind["categorical"]:
-            text, missing = to_text(arrays[name])
-            values, counts = np.unique(text[~missing], return_counts=True)
-            state["categorical"].append(
-                {
-                    "column": name,
-                    "vocabulary": [str(v) for v in values[counts >= min_count]],
-                    "missing_bucket": bool(missing.any()),
-                }
-            )
         state["feature_names"] = _feature_names(state)
         self._load(state)
         return self
@@ -346,8 +293,10 @@ class Featurizer:
         if stop <= start:
             return
         block, marks = raw[:, start:stop], missing[:, start:stop]
-        np.isfinite(block, out=marks)
-        np.logical_not(marks, out=marks)
+        # Not np.isfinite(block, out=marks): numpy 2.4 writes wrong values into a strided
+        # one-column boolean view (one interaction or one rolling feature); a plain assignment
+        # of the result is right for every width (tests/featurize: one_derived_feature).
+        marks[...] = ~np.isfinite(block)
         np.copyto(block, self._medians[start:stop], where=marks)
 
     # --- JSON -------------------------------------------------------------------------------
@@ -410,15 +359,7 @@ class Featurizer:
     def _load(self, state: dict[str, Any]) -> None:
         """Precompute, once, every array ``transform`` needs (never per call)."""
         numeric, dates = state["numeric"], state["datetime"]
-        derived = state["interactions"] + state["rolling"]
-        stats = numeric + [part for d in dates for part in d["parts"]] + derived
-        indicators: list[int] = [j for j, s in enumerate(numeric) if s["missing_indicator"]]
-        at = len(numeric)
-        for d in dates:
-            if d["missing_indicator"]:
-                indicators.append(at)  # the parts are missing together: one indicator
-            at += len(DATETIME_PARTS)
-        indicators += [at + j for j, s in enumerate(derived) if s["missing_indicator"]]
+        stats, indicators = _scaled_blocks(state)
         index = {s["column"]: j for j, s in enumerate(numeric)}
         booleans, categoricals = state["boolean"], state["categorical"]
         bool_start = len(stats) + len(indicators)
@@ -469,6 +410,84 @@ class Featurizer:
 
 
 _FEATURE_KINDS: Final = ("numeric", "datetime", "boolean", "categorical")
+
+
+def _scaled_blocks(state: dict[str, Any]) -> tuple[list[dict[str, Any]], list[int]]:
+    """(statistics of every scaled feature in matrix order, positions of their indicators)."""
+    numeric, dates = state["numeric"], state["datetime"]
+    derived = state["interactions"] + state["rolling"]
+    stats = numeric + [part for d in dates for part in d["parts"]] + derived
+    indicators: list[int] = [j for j, s in enumerate(numeric) if s["missing_indicator"]]
+    at = len(numeric)
+    for d in dates:
+        if d["missing_indicator"]:
+            indicators.append(at)  # the parts are missing together: one indicator
+        at += len(DATETIME_PARTS)
+    indicators += [at + j for j, s in enumerate(derived) if s["missing_indicator"]]
+    return stats, indicators
+
+
+# --- fit, per kind of column --------------------------------------------------------------------
+def _feature_columns(schema: Schema) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(feature column names per featurizer kind, schema kind per feature column)."""
+    by_kind: dict[str, list[str]] = {k: [] for k in _FEATURE_KINDS}
+    kinds: dict[str, str] = {}
+    for col in schema.feature_columns:
+        kind = "numeric" if col.kind == "integer" else col.kind
+        if kind in by_kind:  # identifiers are never features
+            by_kind[kind].append(col.name)
+            kinds[col.name] = col.kind
+    return by_kind, kinds
+
+
+def _fit_datetime(name: str, values: np.ndarray) -> dict[str, Any]:
+    times, _ = to_datetime(values)
+    parts = datetime_parts(times)
+    return {
+        "column": name,
+        "missing_indicator": bool(np.isnat(times).any()),
+        "parts": [
+            {"part": part, **_stats(parts[:, k], indicator=False)}
+            for k, part in enumerate(DATETIME_PARTS)
+        ],
+    }
+
+
+def _fit_interaction(
+    spec: dict[str, Any], arrays: Mapping[str, np.ndarray], medians: dict[str, float]
+) -> dict[str, Any]:
+    # On the imputed, unscaled values, exactly as ``transform`` computes them.
+    left, _ = to_float(arrays[spec["left"]])
+    right, _ = to_float(arrays[spec["right"]])
+    left[np.isnan(left)] = medians[spec["left"]]
+    right[np.isnan(right)] = medians[spec["right"]]
+    return {**spec, **_stats(_interact(spec["op"], left, right))}
+
+
+def _fit_boolean(schema: Schema, name: str, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    col = schema.column(name)
+    true_tokens, false_tokens = _boolean_tokens(name, col.true_values, col.false_values)
+    tokens = {"true_tokens": true_tokens, "false_tokens": false_tokens, "mode": 0.0}
+    code, flag = DiscreteTable([tokens], [], 0).lookup(_block(arrays, [name]))
+    seen = code[flag == REAL]
+    ones, zeros = int((seen == 1.0).sum()), int((seen == 0.0).sum())
+    return {
+        "column": name,
+        "true_tokens": true_tokens,
+        "false_tokens": false_tokens,
+        "mode": 1.0 if ones > zeros else 0.0,
+        "missing_indicator": bool((flag != REAL).any()),
+    }
+
+
+def _fit_categorical(name: str, values: np.ndarray, min_count: int) -> dict[str, Any]:
+    text, missing = to_text(values)
+    vocabulary, counts = np.unique(text[~missing], return_counts=True)
+    return {
+        "column": name,
+        "vocabulary": [str(v) for v in vocabulary[counts >= min_count]],
+        "missing_bucket": bool(missing.any()),
+    }
 
 
 # --- helpers ------------------------------------------------------------------------------------

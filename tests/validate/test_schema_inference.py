@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.validate.inference import infer_column
+from components.validate.schema_inference import infer_column
 from components.validate.validation import ValidationResult, validate_frame
 
 from .conftest import ADULT, LIMITS, TELCO

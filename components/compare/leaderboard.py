@@ -1,0 +1,86 @@
+"""The leaderboard as the UI shows it: a Markdown table and a small self-contained HTML page.
+
+Both render the leaderboard JSON (``keys.LEADERBOARD_*``) that compare writes, row for row.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from components._shared import keys
+from components._shared.artifacts import markdown_table
+
+
+def render_markdown(board: dict[str, Any], primary_metric: str) -> str:
+    """The leaderboard as Markdown: rank, name, family, role, metrics, single-row latency."""
+    rows = board[keys.LEADERBOARD_ROWS]
+    header = ["rank", "name", "family", "role", f"valid {primary_metric}", f"test {primary_metric}"]
+    header += [f"valid {m}" for m in keys.CLASSIFICATION_METRICS if m != primary_metric]
+    header += ["1-row ms"]
+    table = [
+        [
+            r["rank"],
+            r["name"],
+            r["family"],
+            r["role"],
+            r["valid"][primary_metric],
+            r["test"][primary_metric],
+        ]
+        + [r["valid"][m] for m in keys.CLASSIFICATION_METRICS if m != primary_metric]
+        + [r[keys.METRIC_PREDICT_LATENCY_MS]]
+        for r in rows
+    ]
+    lines = [
+        "# Leaderboard",
+        "",
+        f"Ranked by **{primary_metric}** on the valid split "
+        f"({'lower' if primary_metric in keys.LOWER_IS_BETTER else 'higher'} is better); "
+        "test metrics are for the gate. Ties go to the lower single-row latency.",
+        "",
+        markdown_table(header, table),
+        f"Challenger: **{board[keys.LEADERBOARD_CHALLENGER]}**.",
+    ]
+    if board[keys.LEADERBOARD_CHAMPION_AHEAD]:
+        lines.append(
+            "The champion ranks ahead of every candidate: the gate decides whether to replace it."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_html(board: dict[str, Any], primary_metric: str) -> str:
+    """The leaderboard as one HTML page (challenger and champion rows highlighted)."""
+    metrics = list(keys.CLASSIFICATION_METRICS)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in ["rank", "name", "family", "role"])
+    head += "".join(f"<th>valid {html.escape(m)}</th>" for m in metrics)
+    head += f"<th>test {html.escape(primary_metric)}</th><th>1-row ms</th>"
+    body = []
+    for r in board[keys.LEADERBOARD_ROWS]:
+        style = (
+            ' class="challenger"'
+            if r["name"] == board[keys.LEADERBOARD_CHALLENGER] and r["role"] == keys.ROLE_CANDIDATE
+            else ""
+        )
+        style = ' class="champion"' if r["role"] == keys.ROLE_CHAMPION else style
+        cells = [str(r["rank"]), r["name"], r["family"], r["role"]]
+        cells += [f"{r['valid'][m]:.4f}" for m in metrics]
+        cells += [f"{r['test'][primary_metric]:.4f}", f"{r[keys.METRIC_PREDICT_LATENCY_MS]:.3f}"]
+        body.append(f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    note = (
+        "<p><b>The champion ranks ahead of every candidate.</b> The gate decides.</p>"
+        if board[keys.LEADERBOARD_CHAMPION_AHEAD]
+        else ""
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Leaderboard</title><style>'
+        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}"
+        "th{background:#f4f4f4}td:nth-child(2),td:nth-child(3),td:nth-child(4){text-align:left}"
+        "tr.challenger{background:#e8f5e9}tr.champion{background:#e3f2fd}"
+        "</style></head><body>"
+        f"<h2>Leaderboard: {html.escape(primary_metric)} on valid</h2>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<p>Challenger: <b>{html.escape(board[keys.LEADERBOARD_CHALLENGER])}</b>. "
+        "Ties go to the lower single-row latency.</p>"
+        f"{note}</body></html>\n"
+    )
