@@ -51,12 +51,19 @@ def table(config: type[ComponentConfig]) -> str:
 
 
 def rendered(readme: str, config: type[ComponentConfig]) -> str:
-    """``readme`` with its generated table replaced (or appended under "## Parameters")."""
-    block = f"{BEGIN}\n{table(config)}\n{END}"
-    if BEGIN in readme and END in readme:
-        before, rest = readme.split(BEGIN, 1)
-        return before + block + rest.split(END, 1)[1]
-    return readme.rstrip("\n") + f"\n\n## Parameters\n\n{block}\n"
+    """``readme`` with its one generated table replaced.
+
+    Raises:
+        ValueError: the README lacks the two marker lines, or has them more than once (the
+            table's place is the author's choice; it is never appended).
+    """
+    if readme.count(BEGIN) != 1 or readme.count(END) != 1:
+        raise ValueError(
+            f"{config.component}/README.md: expected the markers {BEGIN!r} and {END!r} once "
+            f"each, got {readme.count(BEGIN)} and {readme.count(END)}"
+        )
+    before, rest = readme.split(BEGIN, 1)
+    return before + f"{BEGIN}\n{table(config)}\n{END}" + rest.split(END, 1)[1]
 
 
 def stale() -> list[str]:
@@ -65,8 +72,11 @@ def stale() -> list[str]:
     for name, config in config_classes().items():
         path = ROOT / "components" / name / "README.md"
         text = path.read_text(encoding="utf-8")
-        if rendered(text, config) != text:
-            problems.append(f"{path.relative_to(ROOT)}: parameter table is stale; run `make docs`")
+        try:
+            if rendered(text, config) != text:
+                problems.append(f"{path.relative_to(ROOT)}: parameter table is stale; `make docs`")
+        except ValueError as exc:
+            problems.append(str(exc))
     return problems
 
 
@@ -83,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, config in config_classes().items():
         path = ROOT / "components" / name / "README.md"
         text = path.read_text(encoding="utf-8")
-        new = rendered(text, config)
+        try:
+            new = rendered(text, config)
+        except ValueError as exc:
+            print(f"kfp-tabular docs: {exc}", file=sys.stderr)
+            return 1
         if new != text:
             path.write_text(new, encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}")

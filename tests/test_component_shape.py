@@ -164,6 +164,19 @@ def test_readme_parameter_tables_are_generated_from_the_configs() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_docs_replaces_a_stale_table_in_place_and_refuses_missing_markers() -> None:
+    config = config_of("gate")
+    stale = f"# gate\n\nbefore\n{docs.BEGIN}\n| old |\n{docs.END}\nafter\n"
+    fresh = docs.rendered(stale, config)
+    assert fresh.startswith("# gate\n\nbefore\n") and fresh.endswith("after\n")
+    assert "| `min_auc` | float | `0.75` |" in fresh
+    assert docs.rendered(fresh, config) == fresh
+    with pytest.raises(ValueError, match="markers"):
+        docs.rendered("# gate\n", config)
+    with pytest.raises(ValueError, match="got 2 and 2"):
+        docs.rendered(stale + stale, config)
+
+
 def _root_sources(spec: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(root pipeline parameter, component, component parameter) for every forwarded value."""
     components = spec["components"]

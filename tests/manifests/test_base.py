@@ -15,6 +15,7 @@ from components._shared.manifests import (
     load_documents,
     validate_manifest,
 )
+from components.deploy.config import DeployConfig
 
 BASE = Path(__file__).resolve().parents[2] / "manifests" / "base"
 
@@ -91,7 +92,8 @@ def test_validator_rejects_a_float_cpu_and_a_bad_name() -> None:
     runtime["spec"]["containers"][0]["resources"]["limits"]["cpu"] = 0.5
     with pytest.raises(ManifestError, match="cpu"):
         validate_manifest(runtime)
-    account = copy.deepcopy(by_kind("ServiceAccount", "kfp-tabular-serving"))
+    # The manifests' serving account is the one deploy names by default (one name, checked).
+    account = copy.deepcopy(by_kind("ServiceAccount", DeployConfig.defaults().service_account))
     assert not is_custom_resource(account)
     account["metadata"]["name"] = "Bad_Name"
     with pytest.raises(ManifestError, match="DNS-1123"):
