@@ -1,9 +1,10 @@
-"""``python -m serving``: serve a kfp-tabular bundle on KServe's V1 and V2 REST protocol.
+"""``python -m serving``: serve a kfp-tabular bundle on KServe's V1 and V2 protocols (REST, gRPC).
 
 The arguments are KServe's model-server arguments (``kserve.model_server.parser``: --model_name,
---http_port, --timeout-keep-alive, ...) plus the ones below, so the ServingRuntime passes the
-usual ``--model_name={{.Name}} --model_dir=/mnt/models --http_port=8080``. A bundle that fails
-its sha256 verification stops the process with exit code 1 and a message naming the file.
+--http_port, --grpc_port, --enable_grpc, --timeout-keep-alive, ...) plus the ones below, so the
+ServingRuntime passes the usual ``--model_name={{.Name}} --model_dir=/mnt/models
+--http_port=8080 --grpc_port=8081``. A bundle that fails its sha256 verification stops the
+process with exit code 1 and a message naming the file.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components import __version__
 from components._shared.errors import BundleError
 from components._shared.oip import DEFAULT_THRESHOLD
 from serving.app import DEFAULT_MAX_BODY_BYTES
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_body_bytes",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
-        help="Largest request body accepted (HTTP 413 above it); lean server.",
+        help="Largest request body accepted (HTTP 413 above it; the gRPC message limit too); lean server.",
     )
     parser.add_argument(
         "--ignore_unknown_columns",
@@ -65,12 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments, load and verify the bundle, and serve it until stopped."""
     import kserve
-    import uvicorn
     from kserve import logging as kserve_logging
 
-    from serving.app import App
+    from serving import server
     from serving.model import TabularModel
-    from serving.openapi import build_openapi
 
     args = build_parser().parse_args(argv)
     if args.configure_logging:
@@ -86,35 +84,18 @@ def main(argv: list[str] | None = None) -> None:
     except BundleError as exc:
         sys.exit(f"python -m serving: refusing to serve {args.model_dir}: {exc}")
     kserve_logging.logger.info(
-        "serving bundle %s (%s) as %r on port %d (%s server)",
+        "serving bundle %s (%s) as %r on HTTP port %d, gRPC %s (%s server)",
         args.model_dir,
         model.scorer.bundle.family if model.scorer else "?",
         args.model_name,
         args.http_port,
+        f"port {args.grpc_port}" if args.enable_grpc else "off",
         args.server,
     )
     if args.server == "kserve":
         kserve.ModelServer().start([model])
         return
-    assert model.scorer is not None
-    app = App(
-        model,
-        max_body_bytes=args.max_body_bytes,
-        openapi=build_openapi(model.scorer.codec, args.model_name, __version__),
-    )
-    loop = "asyncio" if args.event_loop == "asyncio" else "uvloop"
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.http_port,
-        loop=loop,
-        http="httptools",
-        lifespan="on",
-        log_config=None,
-        access_log=args.access_log,
-        timeout_keep_alive=args.timeout_keep_alive,
-    )
-    uvicorn.Server(config).run()
+    server.run(model, args)
 
 
 if __name__ == "__main__":

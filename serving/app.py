@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any, Final
@@ -30,7 +31,7 @@ from kserve.errors import InvalidInput
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from components import __version__
-from serving.codec import dump_json
+from serving.codec import binary, dump_json
 from serving.model import TabularModel
 
 Scope = MutableMapping[str, Any]
@@ -40,12 +41,23 @@ Send = Callable[[Message], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 SERVER_NAME: Final = "kfp-tabular"
+# Triton's name for the binary tensor data extension (serving.codec.binary), which clients probe.
+EXTENSIONS: Final = ("binary_tensor_data",)
 _JSON: Final = [(b"content-type", b"application/json")]
+_BINARY: Final = [(b"content-type", b"application/octet-stream")]
+_HEADER_LENGTH: Final = binary.HEADER_LENGTH.encode()
+# zlib window bits of the request Content-Encodings read (Triton's client can send both).
+_ZLIB_WBITS: Final = {b"gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
 # /v2/models/<name>[/versions/<version>][/<action>]
 _V2_MODEL = re.compile(r"^/v2/models/([^/]+)(?:/versions/([^/]+))?(?:/(ready|infer))?$")
 _V1_MODEL = re.compile(r"^/v1/models/([^/:]+)(:predict)?$")
 
 logger = logging.getLogger("serving")
+
+
+def server_metadata() -> dict[str, Any]:
+    """OIP server metadata (``GET /v2``, gRPC ServerMetadata): name, version, extensions."""
+    return {"name": SERVER_NAME, "version": __version__, "extensions": list(EXTENSIONS)}
 
 
 class HTTPError(Exception):
@@ -76,9 +88,7 @@ class App:
         self.model = model
         self.max_body_bytes = max_body_bytes
         self._openapi = dump_json(openapi or {})
-        self._server_metadata = dump_json(
-            {"name": SERVER_NAME, "version": __version__, "extensions": []}
-        )
+        self._server_metadata = dump_json(server_metadata())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -117,7 +127,7 @@ class App:
                 if action == "infer":
                     self._allow(method, "POST")
                     body = await self._body(scope, receive)
-                    return 200, self.model.predict_v2_bytes(body), _JSON
+                    return self._infer(body, _header_length(scope))
                 self._allow(method, "GET")
                 if action == "ready":
                     return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
@@ -139,6 +149,15 @@ class App:
                 self._allow(method, "GET")
                 return static
         raise HTTPError(404, f"no route for {method} {path}: see /openapi.json")
+
+    def _infer(
+        self, body: bytes, header_length: int | None
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """A V2 inference: JSON, or the binary tensor extension's JSON header and raw tensors."""
+        response, json_length = self.model.predict_v2_rest(body, header_length)
+        if json_length is None:
+            return 200, response, _JSON
+        return 200, response, [*_BINARY, (binary.HEADER_LENGTH.encode(), str(json_length).encode())]
 
     def _static(self, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         ready = bool(self.model.ready)
@@ -170,7 +189,15 @@ class App:
             raise HTTPError(405, f"method {method} not allowed here: expected {allowed}")
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes:
-        """The whole request body, refused with 413 as soon as it is over the limit."""
+        """The whole request body, uncompressed (gzip, deflate), 413 as soon as it is over the limit."""
+        body = await self._raw_body(scope, receive)
+        for key, value in scope["headers"]:
+            if key == b"content-encoding" and value not in (b"identity", b""):
+                return _decompressed(body, value, self.max_body_bytes)
+        return body
+
+    async def _raw_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The whole request body as sent, refused with 413 as soon as it is over the limit."""
         limit = self.max_body_bytes
         for key, value in scope["headers"]:
             if key == b"content-length":
@@ -194,6 +221,42 @@ class App:
                 raise HTTPError(413, _too_large(size, limit))
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _decompressed(body: bytes, encoding: bytes, limit: int) -> bytes:
+    """A gzip or deflate (zlib) body inflated, 413 past ``limit`` bytes (no decompression bomb)."""
+    wbits = _ZLIB_WBITS.get(encoding.lower())
+    if wbits is None:
+        raise HTTPError(
+            415,
+            f"Content-Encoding header: expected gzip, deflate or identity, got "
+            f"{encoding.decode('latin-1')!r}",
+        )
+    inflater = zlib.decompressobj(wbits)
+    try:
+        inflated = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise HTTPError(
+            400, f"request body: expected {encoding.decode()} data, got data it cannot read ({exc})"
+        ) from None
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise HTTPError(413, _too_large(len(inflated), limit))
+    return inflated
+
+
+def _header_length(scope: Scope) -> int | None:
+    """The request's Inference-Header-Content-Length (binary tensor extension), if any."""
+    for key, value in scope["headers"]:
+        if key == _HEADER_LENGTH:
+            try:
+                return int(value)
+            except ValueError:
+                raise HTTPError(
+                    400,
+                    f"Inference-Header-Content-Length header: expected the length in bytes of the "
+                    f"JSON header, got {value.decode('latin-1')!r}",
+                ) from None
+    return None
 
 
 def _too_large(size: int, limit: int) -> str:

@@ -12,8 +12,9 @@ the ``*_bytes`` methods.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import kserve
 from kserve.errors import InvalidInput
@@ -26,6 +27,8 @@ from components._shared.oip import DEFAULT_THRESHOLD
 from serving.codec import RequestError
 from serving.metrics import ModelMetrics
 from serving.scoring import Scorer
+
+T = TypeVar("T")
 
 
 def bundle_directory(model_dir: str) -> str:
@@ -135,17 +138,25 @@ class TabularModel(kserve.Model):
         return self._timed(self._scorer().predict_v1_bytes, body)
 
     def predict_v2_bytes(self, body: bytes) -> bytes:
-        """V2 request bytes to response bytes; InvalidInput for bad input."""
+        """V2 JSON request bytes to response bytes; InvalidInput for bad input."""
         return self._timed(self._scorer().predict_v2_bytes, body)
+
+    def predict_v2_rest(self, body: bytes, header_length: int | None) -> tuple[bytes, int | None]:
+        """V2 REST body (JSON, or binary tensors) to response bytes and their JSON header length."""
+        return self._timed(self._scorer().predict_v2_rest, body, header_length)
+
+    def predict_v2_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A V2 request as a dict (the gRPC service's) to the response dict; InvalidInput."""
+        return self._timed(self._scorer().predict_v2, body)
 
     def metadata(self) -> dict[str, Any]:
         """OIP model metadata (``GET /v2/models/<name>``)."""
         return self._scorer().metadata()
 
-    def _timed(self, predict: Any, body: bytes) -> bytes:
+    def _timed(self, predict: Callable[..., T], *args: Any) -> T:
         start = time.perf_counter()
         try:
-            return predict(body)
+            return predict(*args)
         except RequestError as exc:
             raise InvalidInput(str(exc)) from None
         finally:

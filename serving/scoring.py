@@ -16,7 +16,7 @@ from components import __version__
 from components._shared import keys
 from components._shared.bundle import Bundle
 from components._shared.errors import DataError
-from serving.codec import Codec, Decoded, RequestError, dump_json, parse_json
+from serving.codec import Codec, Decoded, RequestError, binary, dump_json, parse_json
 
 # Called after every prediction with the scores and the unseen-value counts per column
 # (the runtime's Prometheus metrics; None in the self-check).
@@ -83,8 +83,21 @@ class Scorer:
         return dump_json(self.predict_v1(parse_json(body)))
 
     def predict_v2_bytes(self, body: bytes) -> bytes:
-        """V2 request bytes to response bytes (the HTTP path)."""
+        """V2 JSON request bytes to JSON response bytes."""
         return dump_json(self.predict_v2(parse_json(body)))
+
+    def predict_v2_rest(self, body: bytes, header_length: int | None) -> tuple[bytes, int | None]:
+        """A V2 REST body to the response body and, when it carries raw outputs, its header length.
+
+        ``header_length`` is the request's ``Inference-Header-Content-Length``: the body is then
+        a JSON header followed by raw input tensors (:mod:`serving.codec.binary`).
+        """
+        request = (
+            parse_json(body) if header_length is None else binary.split_request(body, header_length)
+        )
+        decoded = self.codec.decode_v2(request)
+        response = self.codec.encode_v2(self.score(decoded), decoded, self.name)
+        return binary.encode_response(response, decoded.binary_outputs)
 
     # --- metadata ---------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:

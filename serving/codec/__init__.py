@@ -41,7 +41,7 @@ from components._shared.oip import (
     V2_DATATYPE,
 )
 from components._shared.schema import ColumnSchema, Schema
-from serving.codec import v1, v2
+from serving.codec import binary, v1, v2
 from serving.codec.columns import Decoded
 from serving.codec.json_io import BodyTooLarge, RequestError, dump_json, parse_json
 from serving.codec.v2 import ACCEPTED_DATATYPES
@@ -52,6 +52,7 @@ __all__ = [
     "Codec",
     "Decoded",
     "RequestError",
+    "binary",
     "dump_json",
     "parse_json",
 ]

@@ -32,6 +32,7 @@ class Decoded:
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS
     request_id: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    binary_outputs: frozenset[str] = frozenset()  # outputs to send as raw bytes (V2 REST)
 
 
 def convert(

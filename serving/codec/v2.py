@@ -47,32 +47,27 @@ _DATATYPE_VALUES: Final = {
     "BOOL": (bool,),
     "BYTES": (str,),
 }
-_V2_FIELDS: Final = frozenset({"id", "parameters", "inputs", "outputs"})
 _V2_INPUT_FIELDS: Final = frozenset({"name", "shape", "datatype", "data", "parameters"})
 _NOT_A_COLUMN: Final = object()  # no tensor's datatype equals it, null included
 
 
 def decode_v2(codec: Codec, body: Any) -> Decoded:
     """An OIP inference request with one input per column (``shape`` ``[n]`` or ``[n, 1]``)."""
-    request_id, parameters, outputs, inputs = _envelope(body)
+    request_id, parameters, inputs = _envelope(body)
+    binary_default = _binary_flag(parameters, "binary_data_output", "parameters")
+    outputs, binary = _requested_outputs(body.get("outputs"), binary_default)
     fast = _fast(codec, inputs)
-    if fast is not None:
-        return Decoded(fast[0], fast[1], outputs, request_id, parameters)
-    columns, n = _thorough(codec, inputs)
-    return Decoded(columns, n, outputs, request_id, parameters)
+    columns, n = fast if fast is not None else _thorough(codec, inputs)
+    return Decoded(columns, n, outputs, request_id, parameters, binary)
 
 
-def _envelope(body: Any) -> tuple[str | None, dict[str, Any], tuple[str, ...], list[Any]]:
-    """The request's id, parameters, requested outputs and (unchecked) input tensors."""
+def _envelope(body: Any) -> tuple[str | None, dict[str, Any], list[Any]]:
+    """The request's id, parameters and (unchecked) input tensors."""
     if type(body) is not dict:
         raise RequestError(
             expected_got("request body", "a JSON object with 'inputs'", json_kind(body))
         )
-    extra = body.keys() - _V2_FIELDS
-    if extra:
-        raise RequestError(
-            expected_got("request body", f"only the fields {sorted(_V2_FIELDS)}", sorted(extra))
-        )
+    # Other top-level fields (the model_name KServe's client sends, ...) are ignored, as KServe does.
     request_id = body.get("id")
     if request_id is not None and type(request_id) is not str:
         raise RequestError(expected_got("id", "a string", describe(request_id)))
@@ -86,24 +81,35 @@ def _envelope(body: Any) -> tuple[str | None, dict[str, Any], tuple[str, ...], l
                 describe(content_type),
             )
         )
-    outputs = _requested_outputs(body.get("outputs"))
     inputs = body.get("inputs")
     if type(inputs) is not list or not inputs:
         raise RequestError(
             expected_got("inputs", "a non-empty list of input tensors", json_kind(inputs))
         )
-    return request_id, parameters, outputs, inputs
+    return request_id, parameters, inputs
 
 
-def _requested_outputs(outputs: Any) -> tuple[str, ...]:
-    """The output names asked for, in order and without repeats (default: probability, label)."""
+def _binary_flag(parameters: dict[str, Any], key: str, where: str, default: bool = False) -> bool:
+    """A boolean parameter of the binary tensor extension (``binary_data_output``, ``binary_data``)."""
+    value = parameters.get(key, default)
+    if type(value) is not bool:
+        raise RequestError(expected_got(f"{where}.{key}", "true or false", describe(value)))
+    return value
+
+
+def _requested_outputs(
+    outputs: Any, binary_default: bool
+) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The output names asked for, in order and without repeats (default: probability, label),
+    and those to send as raw bytes (an output's ``binary_data``, else ``binary_data_output``)."""
     if outputs is None:
-        return DEFAULT_OUTPUTS
+        return DEFAULT_OUTPUTS, frozenset(DEFAULT_OUTPUTS if binary_default else ())
     if type(outputs) is not list or not outputs:
         raise RequestError(
             expected_got("outputs", "a non-empty list of {'name': ...}", json_kind(outputs))
         )
     names = []
+    binary = set()
     for k, item in enumerate(outputs):
         if type(item) is not dict:
             raise RequestError(
@@ -114,9 +120,11 @@ def _requested_outputs(outputs: Any) -> tuple[str, ...]:
             raise RequestError(
                 expected_got(f"outputs[{k}].name", f"one of {list(OUTPUTS)}", describe(name))
             )
-        json_object(item.get("parameters"), f"outputs[{k}].parameters")
+        parameters = json_object(item.get("parameters"), f"outputs[{k}].parameters")
+        if _binary_flag(parameters, "binary_data", f"outputs[{k}].parameters", binary_default):
+            binary.add(name)
         names.append(name)
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(names)), frozenset(binary)
 
 
 # --- the fast path ----------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 The bundle is made by the project's own executors (validate -> featurize -> train), as a pipeline
 run makes it; nothing is checked in. ``runtime`` is the real ``python -m serving`` process on a
 free localhost port (the lean server); ``kserve_runtime`` the same model under KServe's own
-ModelServer (``--server kserve``). Both are started once per session, in parallel.
+ModelServer (``--server kserve``). Both are started once per session, in parallel; the lean one
+also serves the V2 gRPC API on ``Runtime.grpc_port``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Runtime:
 
     def __init__(self, bundle_dir: Path, *extra: str, name: str = MODEL_NAME) -> None:
         self.port = free_port()
+        self.grpc_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = name
         self.log = bundle_dir.parent / f"serving-{self.port}.log"
@@ -74,8 +76,7 @@ class Runtime:
             f"--model_name={name}",
             f"--http_port={self.port}",
             "--host=127.0.0.1",
-            "--grpc_port",
-            str(free_port()),
+            f"--grpc_port={self.grpc_port}",
             "--enable_grpc=false",
             *extra,
         ]
@@ -119,7 +120,7 @@ class Runtime:
 def servers(trained: Trained) -> Iterator[dict[str, Runtime]]:
     """Both runtimes, started together (each spends seconds importing its libraries)."""
     started = {
-        "lean": Runtime(trained.path, "--max_body_bytes=200000"),
+        "lean": Runtime(trained.path, "--max_body_bytes=200000", "--enable_grpc=true"),
         "kserve": Runtime(trained.path, "--server=kserve"),
     }
     try:
@@ -133,7 +134,7 @@ def servers(trained: Trained) -> Iterator[dict[str, Runtime]]:
 
 @pytest.fixture(scope="session")
 def runtime(servers: dict[str, Runtime]) -> Runtime:
-    """The lean server (the default of ``python -m serving``), body limit 200 kB."""
+    """The lean server (the default of ``python -m serving``), body limit 200 kB, gRPC on."""
     return servers["lean"]
 
 
