@@ -4,6 +4,7 @@ Importing this module needs kfp; the executors and ``components._shared`` do not
 ``from components.catalog import validate, featurize, train, compare, gate``.
 """
 
+from components.batch_predict.component import batch_predict
 from components.compare.component import compare
 from components.deploy.component import deploy
 from components.drift.component import drift
@@ -15,6 +16,7 @@ from components.train.component import train
 from components.validate.component import validate
 
 __all__ = [
+    "batch_predict",
     "compare",
     "deploy",
     "drift",

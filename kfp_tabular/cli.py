@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("schedule:main", "create a recurring (cron) run on Kubeflow Pipelines"),
     "serve": ("delegated:serve", "serve a model bundle with the KServe runtime"),
     "drift": ("delegated:drift", "check logged requests for drift against a bundle's profile"),
+    "predict": ("predict:main", "score a CSV or Parquet file with a bundle (batch scoring)"),
 }
 
 

@@ -80,7 +80,7 @@ def test_component_imports_kfp_stdlib_and_its_executor_only(path: Path) -> None:
 
 
 # The serving modules a component may use, by component (docs/DESIGN.md: the gate's infra check).
-SERVING_FOR = {"gate": {"serving.selfcheck"}}
+SERVING_FOR = {"gate": {"serving.selfcheck"}, "batch_predict": {"serving.scoring", "serving.codec"}}
 PROJECT = {"components", "serving", "pipelines", "kfp_tabular"}
 
 

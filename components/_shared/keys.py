@@ -124,6 +124,10 @@ METRIC_DUPLICATE_ROWS: Final = "duplicate_rows"
 METRIC_POSITIVE_RATE: Final = "positive_rate"
 METRIC_POSITIVE_ROWS: Final = "positive_rows"
 METRIC_NEGATIVE_ROWS: Final = "negative_rows"
+# batch_predict metrics (rows read = METRIC_ROWS; positive predictions = METRIC_POSITIVE_ROWS)
+METRIC_SCORED_ROWS: Final = "scored_rows"
+METRIC_ERROR_ROWS: Final = "error_rows"
+METRIC_UNSEEN_PREFIX: Final = "unseen."  # + column: values never seen in training (scored)
 # Artifact metadata written by validate.
 META_TARGET: Final = "target"
 META_POSITIVE_LABEL: Final = "positive_label"

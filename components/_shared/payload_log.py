@@ -18,6 +18,12 @@ Files, local or gs:// (a file or a prefix; names starting with ``.`` or ``_`` ar
 line); ``.csv`` / ``.parquet`` hold batched rows, one per instance, where a ``time`` column
 places a row in time and an ``id`` (or ``request_id``) column names its request.
 
+A bad record costs that record, not its file: a JSON Lines line that is not JSON, or an event
+holding bytes that are not UTF-8, is a :class:`BadRecord` (its reason kept, so readers count and
+report it) while the file's other events are read; a batched CSV's rows holding such bytes are
+dropped and counted the same way. A file that is not JSON at all (or a JSON array with a syntax
+error, which cannot be split into records) is still unreadable as a whole.
+
 Bodies: a request is V1 ``{"instances": [{column: value}, ...]}`` (or ``"inputs"`` as records)
 or V2 ``{"inputs": [{"name", "shape", "datatype", "data"}, ...]}``, one tensor per column; a
 response of this project's runtime is V1 ``{"predictions": [{"probability", "label"}, ...]}``
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from components._shared import io
+from components._shared.csv_format import first_failure
 from components._shared.errors import ConfigError, expected_got
 from components._shared.tables import DEFAULT_NULL_TOKENS
 
@@ -54,6 +62,8 @@ SCORE_OUTPUT: Final = "probability"
 LABEL_OUTPUT: Final = "label"
 # A CloudEvent attribute as a structured-mode key, an HTTP header (binary mode) or a Kafka header.
 ATTRIBUTE_PREFIXES: Final = ("", "ce-", "ce_")
+# Bytes that are not UTF-8, decoded with "surrogateescape", become these code points.
+_ESCAPED: Final = re.compile("[\udc80-\udcff]")
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -226,13 +236,68 @@ def parse_events(text: str) -> list[Any] | None:
     return parsed if isinstance(parsed, list) else [parsed]
 
 
-def read_events(uri: str) -> list[Any] | None:
-    """:func:`parse_events` of the file at ``uri``.
+@dataclass(frozen=True)
+class BadRecord:
+    """One record of an event file that could not be read, and why (counted, never silent)."""
+
+    reason: str
+
+
+def parse_event_bytes(data: bytes) -> list[Any] | None:
+    """:func:`parse_events` of a file's bytes; an event holding bytes that are not UTF-8 is a
+    :class:`BadRecord` naming the byte, a JSON Lines line that is not JSON a ``BadRecord`` too.
+    None when not one record is JSON."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    failure = first_failure([data], "utf-8")
+    text = data.decode("utf-8", errors="surrogateescape")
+    events = parse_events(text)
+    if events is None:
+        return None
+    out: list[Any] = []
+    for event in events:
+        if event is None:
+            out.append(BadRecord("not JSON"))
+        elif failure is not None and _holds_escaped(event):
+            out.append(
+                BadRecord(f"not UTF-8 text (first bad byte in the file: {failure.describe()})")
+            )
+        else:
+            out.append(event)
+    return out
+
+
+def _holds_escaped(value: Any) -> bool:
+    """True when a parsed JSON value holds text decoded from bytes that are not UTF-8."""
+    if isinstance(value, str):
+        return _ESCAPED.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_escaped(k) or _holds_escaped(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_escaped(v) for v in value)
+    return False
+
+
+def read_event_records(uri: str) -> list[Any] | None:
+    """:func:`parse_event_bytes` of the file at ``uri``.
 
     Raises:
         DataReadError: the file cannot be read.
     """
-    return parse_events(io.read_text(uri))
+    return parse_event_bytes(io.read_bytes(uri))
+
+
+def read_events(uri: str) -> list[Any] | None:
+    """The events of the file at ``uri``; a record that cannot be read is None (its reason is
+    in :func:`read_event_records`).
+
+    Raises:
+        DataReadError: the file cannot be read.
+    """
+    records = read_event_records(uri)
+    if records is None:
+        return None
+    return [None if isinstance(r, BadRecord) else r for r in records]
 
 
 # --- bodies -----------------------------------------------------------------------------------
@@ -329,12 +394,22 @@ def pair_by_id(
 # --- batched tables ---------------------------------------------------------------------------
 
 
-def table_chunks(uri: str, columns: Sequence[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def table_chunks(
+    uri: str,
+    columns: Sequence[str],
+    chunk_rows: int,
+    *,
+    undecodable: Callable[[int], None] | None = None,
+) -> Iterator[pd.DataFrame]:
     """A batched file's rows in chunks of ``chunk_rows``, only ``columns`` and ``time`` kept;
     CSV cells as text, the project's null tokens as null.
 
+    A CSV that is not UTF-8 is read row by row as far as it goes: rows holding bytes that are
+    not UTF-8 are left out and their number, per chunk, handed to ``undecodable``.
+
     Raises:
-        OSError, ValueError: the file cannot be read as a table (possibly after some chunks).
+        OSError, ValueError: the file cannot be read as a table (possibly after some chunks);
+            ValueError too for rows that are not UTF-8 when ``undecodable`` is None.
     """
     import pyarrow.parquet as pq
 
@@ -347,7 +422,9 @@ def table_chunks(uri: str, columns: Sequence[str], chunk_rows: int) -> Iterator[
             for batch in parquet.iter_batches(batch_size=chunk_rows, columns=names):
                 yield batch.to_pandas()
             return
-        header = pd.read_csv(path, nrows=0).columns
+        utf8 = _is_utf8_file(path)
+        errors = "strict" if utf8 else "surrogateescape"
+        header = pd.read_csv(path, nrows=0, encoding_errors=errors).columns
         reader = pd.read_csv(
             path,
             usecols=[c for c in header if c in wanted],
@@ -355,9 +432,32 @@ def table_chunks(uri: str, columns: Sequence[str], chunk_rows: int) -> Iterator[
             keep_default_na=False,
             na_values=list(DEFAULT_NULL_TOKENS),
             chunksize=chunk_rows,
+            encoding_errors=errors,
         )
         with reader:
-            yield from reader
+            for chunk in reader:
+                yield chunk if utf8 else _decodable_rows(chunk, undecodable)
+
+
+def _is_utf8_file(path: Path) -> bool:
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                yield block
+
+    return first_failure(chunks(), "utf-8") is None
+
+
+def _decodable_rows(chunk: pd.DataFrame, undecodable: Callable[[int], None] | None) -> pd.DataFrame:
+    bad = np.zeros(len(chunk), dtype=bool)
+    for name in chunk.columns:
+        bad |= chunk[name].str.contains(_ESCAPED, na=False).to_numpy(dtype=bool)
+    dropped = int(bad.sum())
+    if dropped and undecodable is None:
+        raise ValueError(f"{dropped} row(s) hold bytes that are not UTF-8 text")
+    if dropped and undecodable is not None:
+        undecodable(dropped)
+    return chunk.loc[~bad] if dropped else chunk
 
 
 def read_table(uri: str) -> pd.DataFrame:

@@ -95,7 +95,14 @@ class Schema:
     """The whole contract of a binary-classification table.
 
     ``class_labels`` is ``[negative, positive]`` as text; every label other than the positive one
-    is the negative class (one-vs-rest when the target has more than two values).
+    is the negative class (a target with more than two labels is only accepted when validate's
+    ``negative_labels`` names the negative ones).
+
+    ``null_tokens`` are the CSV cells the reader took as missing when the contract was made
+    (``["", "NA", "?", ...]``; ``[]`` for Parquet, whose nulls are typed): a value equal to one
+    of them means missing wherever raw values arrive (serving, batch scoring, drift), so that
+    training and serving read the same cell the same way. None in contracts written before it
+    was recorded: readers then assume ``tables.DEFAULT_NULL_TOKENS``.
     """
 
     columns: list[ColumnSchema]
@@ -105,6 +112,7 @@ class Schema:
     id_columns: list[str] = field(default_factory=list)
     time_column: str | None = None
     format_version: int = SCHEMA_FORMAT_VERSION
+    null_tokens: list[str] | None = None
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -152,6 +160,7 @@ class Schema:
             "id_columns": list(self.id_columns),
             "time_column": self.time_column,
             "columns": [c.to_dict() for c in self.columns],
+            **({"null_tokens": list(self.null_tokens)} if self.null_tokens is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -175,6 +184,7 @@ class Schema:
                 id_columns=list(data.get("id_columns", [])),
                 time_column=data.get("time_column"),
                 format_version=version,
+                null_tokens=_tokens(data.get("null_tokens")),
             )
         except KeyError as missing:
             raise ConfigError(f"schema is missing the field {missing}") from None
@@ -189,3 +199,12 @@ class Schema:
         if not isinstance(data, dict):
             raise ConfigError(expected_got("schema JSON", "an object", type(data).__name__))
         return cls.from_dict(data)
+
+
+def _tokens(value: Any) -> list[str] | None:
+    """The recorded null tokens: a list of text, or None when not recorded."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ConfigError(expected_got("schema null_tokens", "a list of text", repr(value)))
+    return list(value)

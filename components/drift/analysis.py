@@ -76,9 +76,10 @@ class Analysis:
 
     @property
     def drift_detected(self) -> bool:
-        """Data, prediction or performance drift."""
+        """Data, prediction or performance drift, or a monitored column with no current value."""
         return (
             self.result.dataset_drift
+            or bool(self.result.all_null_columns)
             or bool(self.prediction.get("drifted"))
             or bool(self.performance.get("drifted"))
         )

@@ -12,7 +12,10 @@ Two sources, local or gs:// (``components._shared.io``):
 
 Events outside ``[window_start, window_end)`` are skipped and counted. Nothing is dropped
 silently: malformed files and events, cells that could not be read as their schema kind, and
-batched files that cannot be windowed are all counted in :class:`ReadReport`.
+batched files that cannot be windowed are all counted in :class:`ReadReport`. A bad record (a
+line that is not JSON, an event or a batched row holding bytes that are not UTF-8) costs that
+record, counted (``malformed_events``, ``undecodable_events``, ``undecodable_rows``), not its
+file.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ import pandas as pd
 from components._shared.errors import ConfigError, DataReadError, expected_got
 from components._shared.payload_log import (
     RESPONSE,
+    BadRecord,
     CloudEvent,
     Window,
     is_event_file,
     is_log_file,
     log_files,
-    read_events,
+    read_event_records,
     request_rows,
     rows_in_window,
     table_chunks,
@@ -59,6 +63,8 @@ class ReadReport:
     events_outside_window: int = 0
     rows_outside_window: int = 0
     malformed_events: int = 0
+    undecodable_events: int = 0
+    undecodable_rows: int = 0
     malformed_files: dict[str, str] = field(default_factory=dict)
     unwindowed_files: list[str] = field(default_factory=list)
     coerced_cells: dict[str, int] = field(default_factory=dict)
@@ -146,8 +152,13 @@ def _table_rows(
     uri: str, keep: Sequence[str], chunk_rows: int, window: Window, report: ReadReport
 ) -> Iterator[pd.DataFrame]:
     """A table's rows in chunks, windowed by their ``time`` unless ``window`` is open."""
+
+    def undecodable(rows: int) -> None:
+        report.undecodable_rows += rows
+        report.problem(f"{uri}: {rows} row(s) skipped, not UTF-8 text")
+
     try:
-        for frame in table_chunks(uri, keep, chunk_rows):
+        for frame in table_chunks(uri, keep, chunk_rows, undecodable=undecodable):
             if not window.is_open:
                 frame = _windowed(frame, uri, window, report)
             if len(frame):
@@ -190,7 +201,7 @@ def _event_chunks(
 
 def _event_rows(uri: str, window: Window, report: ReadReport) -> Iterator[list[dict[str, Any]]]:
     try:
-        events = read_events(uri)
+        events = read_event_records(uri)
     except DataReadError as exc:
         report.malformed_files[uri] = str(exc)
         return
@@ -210,6 +221,12 @@ def _request_rows(
     value: Any, where: str, window: Window, report: ReadReport
 ) -> list[dict[str, Any]]:
     """The rows of one request event in the window; [] for anything else (counted)."""
+    if isinstance(value, BadRecord):
+        report.malformed_events += 1
+        if value.reason.startswith("not UTF-8"):
+            report.undecodable_events += 1
+        report.problem(f"{where}: skipped, {value.reason}")
+        return []
     event = CloudEvent.of(value)
     if event is None:
         report.malformed_events += 1

@@ -71,6 +71,7 @@ class DriftOutcome:
             "drift_share_threshold": result.drift_share,
             "drifted_share": result.share,
             "drifted_columns": result.drifted_columns,
+            "all_null_columns": result.all_null_columns,
             "current_rows": result.current_rows,
             "window": analysis.window,
             "columns": [c.to_dict() for c in result.columns],

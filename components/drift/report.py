@@ -104,13 +104,19 @@ def render_markdown(result: Mapping[str, Any]) -> str:
 def _headline(result: Mapping[str, Any]) -> list[str]:
     verdict = "**DRIFT**" if result["drift_detected"] else "no drift"
     report = result.get("evidently", {})
-    tested = sum(1 for c in result["columns"] if c["status"] == "tested")
+    tested = sum(1 for c in result["columns"] if c["status"] in ("tested", "all_null"))
+    all_null = result.get("all_null_columns") or []
     return [
         f"# Drift: {verdict}",
         "",
         f"- Dataset drift: **{result['dataset_drift']}**: {len(result['drifted_columns'])} of "
         f"{tested} columns drifted "
         f"(share {result['drifted_share']:.3f}, threshold {result['drift_share_threshold']}).",
+        *(
+            [f"- **All current values null** (flagged as drift): {', '.join(all_null)}."]
+            if all_null
+            else []
+        ),
         f"- Current rows: {result['current_rows']} in window {result['window']}; verdicts use "
         "every row.",
         f"- Evidently report: {report.get('current_sample_rows', 0)} sampled current rows vs "
@@ -173,8 +179,10 @@ def _input(read: Mapping[str, Any]) -> list[str]:
         "",
         f"- Source: {read['source_kind']}, {read['files']} file(s), {read['events']} event(s) "
         f"({read['response_events']} responses skipped, {read['events_outside_window']} outside "
-        f"the window, {read['malformed_events']} malformed), {read['rows_outside_window']} "
-        "batched rows outside the window.",
+        f"the window, {read['malformed_events']} malformed, "
+        f"{read.get('undecodable_events', 0)} of them not UTF-8), "
+        f"{read['rows_outside_window']} batched rows outside the window, "
+        f"{read.get('undecodable_rows', 0)} batched rows skipped as not UTF-8.",
         f"- Unreadable files: {len(read['malformed_files'])}"
         + (f" ({'; '.join(f'{k}: {v}' for k, v in unreadable)})" if unreadable else ""),
         f"- Cells not readable as their schema kind (now null): {read['coerced_cells'] or 0}",

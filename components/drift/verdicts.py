@@ -29,6 +29,7 @@ NUMERIC_KINDS: Final = ("numeric", "integer")
 CATEGORICAL_KINDS: Final = ("categorical", "boolean")
 TRUE_KEY: Final = "True"
 FALSE_KEY: Final = "False"
+ALL_NULL: Final = "all_null"
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ class ColumnDrift:
     current_nulls: int
     exact: bool = True
     error_bound: float = 0.0
-    status: str = "tested"  # "tested" or "no_current_values"
+    # "tested"; "all_null": current rows came but none held a value for the column (all null,
+    # or the column absent), flagged as drift; "no_current_values": no current rows at all.
+    status: str = "tested"
     note: str = ""
     unseen: dict[str, int] = field(default_factory=dict)
 
@@ -130,7 +133,13 @@ class DriftResult:
 
     @property
     def tested(self) -> list[ColumnDrift]:
-        return [c for c in self.columns if c.status == "tested"]
+        """Columns judged: tested ones, and all-null ones (judged drifted)."""
+        return [c for c in self.columns if c.status in ("tested", ALL_NULL)]
+
+    @property
+    def all_null_columns(self) -> list[str]:
+        """Monitored columns whose current values are all null (or absent): each is drift."""
+        return [c.column for c in self.columns if c.status == ALL_NULL]
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -236,8 +245,7 @@ class DriftMonitor:
             drifted=False, reference_rows=ref_rows, current_rows=cur.rows, current_nulls=cur.nulls,
         )  # fmt: skip
         if cur.rows == 0:
-            base.status, base.note = "no_current_values", "no non-null current values"
-            return base
+            return _no_values(base, self.rows)
         if method == stats.KS:
             _ks(base, ref, cur)
         elif method == stats.WASSERSTEIN:
@@ -298,12 +306,30 @@ class DriftMonitor:
             exact=exact, note=note, unseen=dict(sorted(unseen.items(), key=lambda kv: -kv[1])[:20]),
         )  # fmt: skip
         if cur.rows == 0:
-            result.status, result.note = "no_current_values", "no non-null current values"
-            return result
+            return _no_values(result, self.rows)
         present = (ref_counts + cur_counts) > 0
         result.score = _count_test(method, ref_counts[present], cur_counts[present])
         result.drifted = stats.drifted(method, result.score, threshold)
         return result
+
+
+def _no_values(verdict: ColumnDrift, current_rows: int) -> ColumnDrift:
+    """A column without one current value: drift when current rows came (every one null, or
+    the column absent), else nothing to judge."""
+    if current_rows == 0:
+        verdict.status, verdict.note = "no_current_values", "no current rows"
+        return verdict
+    verdict.status, verdict.drifted = ALL_NULL, True
+    where = (
+        f"all {verdict.current_nulls} current values are null"
+        if verdict.current_nulls
+        else f"the column is absent from all {current_rows} current rows"
+    )
+    verdict.note = (
+        f"{where}, against {verdict.reference_rows} reference values: the model imputes every "
+        "one (a broken feed or a renamed field?); flagged as drift"
+    )
+    return verdict
 
 
 # --- numeric tests, each filling in one column's verdict ------------------------------------

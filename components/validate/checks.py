@@ -11,6 +11,7 @@ factorized codes of text columns, so that a million rows take milliseconds per c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -315,10 +316,15 @@ class ClassBalance:
 
 
 def check_target(
-    name: str, column: TypedColumn, positive_label: str, min_class_count: int
+    name: str,
+    column: TypedColumn,
+    positive_label: str,
+    min_class_count: int,
+    negative_labels: Sequence[str] = (),
 ) -> tuple[list[Issue], ClassBalance]:
     """Labels present in every row, two classes of at least ``min_class_count`` rows each,
-    ``positive_label`` among the labels."""
+    ``positive_label`` among the labels; more than two labels only when ``negative_labels``
+    names every label but the positive one."""
     assert column.codes is not None and column.uniques is not None
     codes, labels = column.codes, [str(u) for u in column.uniques]
     per_label = np.bincount(codes[codes >= 0], minlength=len(labels))
@@ -352,7 +358,35 @@ def check_target(
             if rows_of < min_class_count:
                 expected = f"at least {min_class_count} rows of class {label!r} (min_class_count)"
                 issues.append(Issue(ERROR, "class_count", name, expected, f"{rows_of} rows"))
-        if len(counts) > 2:
-            found = f"{len(counts)} labels {_quote(list(counts))}: every label but {positive_label!r} is negative"
-            issues.append(Issue(WARNING, "multiclass", name, "two labels", found))
+    issues += _label_mapping_issues(name, counts, positive_label, negative_labels)
     return issues, balance
+
+
+def _label_mapping_issues(
+    name: str, counts: dict[str, int], positive_label: str, negative_labels: Sequence[str]
+) -> list[Issue]:
+    """Over two labels without ``negative_labels``: an error listing every label with its rows;
+    with them, every label must be mapped (an error naming the rest), and a listed label the
+    data lacks is a warning."""
+    listed = ", ".join(f"{label!r} ({rows} rows)" for label, rows in counts.items())
+    if not negative_labels:
+        if len(counts) <= 2:
+            return []
+        expected = (
+            f"two labels, or negative_labels naming those that count as negative besides "
+            f"positive_label {positive_label!r}"
+        )
+        return [Issue(ERROR, "multiclass", name, expected, f"{len(counts)} labels: {listed}")]
+    issues = []
+    mapped = {positive_label, *negative_labels}
+    unmapped = [label for label in counts if label not in mapped]
+    if unmapped:
+        expected = f"each label positive_label {positive_label!r} or in negative_labels"
+        found = f"label(s) {_quote(unmapped)} in neither (labels: {listed})"
+        issues.append(Issue(ERROR, "multiclass", name, expected, found))
+    absent = [label for label in negative_labels if label not in counts]
+    if absent:
+        expected = "every negative_labels entry among the labels"
+        found = f"{_quote(absent)} not in the data (labels: {listed})"
+        issues.append(Issue(WARNING, "negative_labels", name, expected, found))
+    return issues

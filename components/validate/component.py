@@ -24,12 +24,23 @@ def validate(
     max_null_fraction: float = 0.5,
     min_class_count: int = 10,
     expected_schema_uri: str = "",
+    encoding: str = "",
+    delimiter: str = "",
+    drop_columns: list = [],  # noqa: B006
+    categorical_columns: list = [],  # noqa: B006
+    numeric_columns: list = [],  # noqa: B006
+    datetime_columns: list = [],  # noqa: B006
+    negative_labels: list = [],  # noqa: B006
+    leakage: str = "warning",
+    leakage_auc: float = 0.95,
 ):
     """Check a table against its data contract and profile it.
 
     Infers the schema (numeric, integer, boolean, categorical, datetime, identifier) or checks the
     data against ``expected_schema``; coerces numbers stored as text and counts every coerced cell;
-    fails with a message naming the column, the expectation and what was found.
+    fails with a message naming the column, the expectation and what was found. A CSV's encoding
+    and delimiter are detected unless declared, and the null tokens it was read with are recorded
+    in the schema.
 
     Args:
         data_uri: CSV or Parquet file, local path or gs:// URI.
@@ -43,6 +54,21 @@ def validate(
         expected_schema_uri: The contract as a URI (local path or gs://) instead of an artifact,
             for pipelines that take it as a parameter; "" for none. Not together with
             ``expected_schema``.
+        encoding: Text encoding of a CSV ("" detects it: BOM, UTF-8, else cp1252 / latin-1);
+            any Python codec name ("latin-1", "cp1250"); text that does not decode is an error
+            naming the line and byte.
+        delimiter: CSV delimiter ("" sniffs it among , ; tab |); "tab" for a tab.
+        drop_columns: Columns removed before anything else, e.g. ones that leak the label.
+        categorical_columns: Columns typed categorical, read as text as written (integer codes
+            such as education levels; "007" stays "007").
+        numeric_columns: Columns typed numeric (float), whatever inference would say.
+        datetime_columns: Columns typed datetime, whatever inference would say.
+        negative_labels: Target labels that count as negative; needed when the target has over
+            two labels (every label must then be positive_label or one of these).
+        leakage: What a feature that predicts the label on its own is: "warning", "error" or
+            "off".
+        leakage_auc: A feature whose own AUC against the label reaches this is reported as
+            leakage (as is one far above every other feature).
 
     Returns:
         dataset: The typed rows as Parquet.

@@ -11,7 +11,7 @@ message, and nothing is written.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -27,10 +27,17 @@ from components._shared.entry import sort_arguments
 from components._shared.errors import ConfigError, KfpTabularError
 from components._shared.profile import PROFILE_FORMAT_VERSION, compute_profile
 from components._shared.schema import SCHEMA_FORMAT_VERSION, Schema
-from components._shared.tables import DEFAULT_NULL_TOKENS, read_table, sha256_uri, write_parquet
+from components._shared.tables import (
+    DEFAULT_NULL_TOKENS,
+    TableFormat,
+    read_table_format,
+    sha256_uri,
+    write_parquet,
+)
+from components.validate import checks
 from components.validate.config import ValidateConfig
 from components.validate.report import render_report
-from components.validate.validation import ValidationResult, validate_frame
+from components.validate.validation import Controls, ValidationResult, validate_frame
 
 __all__ = [
     "ValidateInputs",
@@ -38,6 +45,7 @@ __all__ = [
     "Validated",
     "ValidationResult",
     "compute",
+    "controls",
     "describe",
     "main",
     "run",
@@ -89,17 +97,49 @@ def run(inputs: ValidateInputs, outputs: ValidateOutputs, config: ValidateConfig
         ValidationFailed / ContractMismatch: checks failed; the message lists every error.
     """
     expected = read_expected_schema(inputs, config)
-    frame = read_table(config.data_uri, null_tokens=DEFAULT_NULL_TOKENS)
-    result = compute(frame, expected, config)  # raises before any output exists
-    validated = describe(result, config, sha256=sha256_uri(config.data_uri))
+    frame, table_format = read_table_format(
+        config.data_uri,
+        null_tokens=contract_null_tokens(expected),
+        encoding=config.encoding,
+        delimiter=config.delimiter,
+        text_columns=list(config.categorical_columns),
+    )
+    result = compute(frame, expected, config, table_format)  # raises before any output exists
+    validated = describe(
+        result, config, sha256=sha256_uri(config.data_uri), table_format=table_format
+    )
     write(validated, outputs)
     return validated
 
 
+def contract_null_tokens(expected: Schema | None) -> tuple[str, ...]:
+    """The null tokens to read with: the contract's when it records them, else the default."""
+    if expected is not None and expected.null_tokens is not None:
+        return tuple(expected.null_tokens)
+    return DEFAULT_NULL_TOKENS
+
+
+def controls(config: ValidateConfig) -> Controls:
+    """The column controls and the leakage check the parameters ask for."""
+    return Controls(
+        drop_columns=tuple(config.drop_columns),
+        kinds=config.declared_kinds,
+        negative_labels=tuple(config.negative_labels),
+        leakage=config.leakage,
+        leakage_auc=config.leakage_auc,
+    )
+
+
 def compute(
-    frame: pd.DataFrame, expected: Schema | None, config: ValidateConfig
+    frame: pd.DataFrame,
+    expected: Schema | None,
+    config: ValidateConfig,
+    table_format: TableFormat | None = None,
 ) -> ValidationResult:
     """The pure part: type ``frame``, infer or check its contract; raise on any error.
+
+    ``table_format`` (how the file was read) adds a warning for a non-UTF-8 encoding, a
+    delimiter hint to a missing-column error, and its null tokens to the schema.
 
     Raises:
         ValidationFailed / ContractMismatch: with every error message.
@@ -113,23 +153,53 @@ def compute(
         expected=expected,
         max_null_fraction=config.max_null_fraction,
         min_class_count=config.min_class_count,
+        controls=controls(config),
     )
+    if table_format is not None:
+        _add_reading(result, table_format)
     result.raise_for_errors()
     return result
 
 
-def describe(result: ValidationResult, config: ValidateConfig, *, sha256: str) -> Validated:
+def _add_reading(result: ValidationResult, table_format: TableFormat) -> None:
+    """The reader's findings in the result: the encoding warning, the delimiter hint, and the
+    null tokens recorded in the schema (kept when the contract already records them)."""
+    if table_format.note:
+        expected = "UTF-8 text, or a declared encoding"
+        result.issues.append(
+            checks.Issue(checks.WARNING, "encoding", None, expected, table_format.note)
+        )
+    if table_format.hint:
+        result.issues[:] = [
+            replace(i, found=f"{i.found}; hint: {table_format.hint}")
+            if i.check == "required_column"
+            else i
+            for i in result.issues
+        ]
+    if result.schema is not None and result.schema.null_tokens is None:
+        result.schema = replace(result.schema, null_tokens=list(table_format.null_tokens))
+
+
+def describe(
+    result: ValidationResult,
+    config: ValidateConfig,
+    *,
+    sha256: str,
+    table_format: TableFormat | None = None,
+) -> Validated:
     """The profile and the report of a table that passed every check (``sha256`` of its file)."""
     assert result.schema is not None  # no errors means the target column was there
     source = {"uri": config.data_uri, "sha256": sha256, "rows": result.rows}
     profile = compute_profile(result.frame, result.schema, source=source, encoded=result.encoded)
+    tokens = table_format.null_tokens if table_format is not None else DEFAULT_NULL_TOKENS
     report = render_report(
         result,
         source_uri=config.data_uri,
         source_sha256=sha256,
-        null_tokens=DEFAULT_NULL_TOKENS,
+        null_tokens=tokens,
         max_null_fraction=config.max_null_fraction,
         min_class_count=config.min_class_count,
+        read_as=table_format.describe() if table_format is not None else "",
     )
     return Validated(result, result.schema, source, profile, report)
 

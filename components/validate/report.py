@@ -16,8 +16,10 @@ def render_report(
     null_tokens: Sequence[str],
     max_null_fraction: float,
     min_class_count: int,
+    read_as: str = "",
 ) -> str:
-    """Summary, columns (kind, nulls, coercions), issues, class balance and the null tokens used."""
+    """Summary, columns (kind, nulls, coercions), issues, class balance, the strongest single
+    features, and how the file was read (format, encoding, delimiter, null tokens)."""
     summary = _summary(
         result,
         source_uri=source_uri,
@@ -32,7 +34,8 @@ def render_report(
         _issues(result),
         _coerced(result),
         _class_balance(result),
-        _null_tokens(null_tokens),
+        _single_features(result),
+        _reading(read_as, null_tokens, result.dropped_columns),
     ]
     return "".join(parts)
 
@@ -121,9 +124,27 @@ def _class_balance(result: ValidationResult) -> str:
     return "\n## Class balance\n" + markdown_table(["label", "rows", "share", "class"], rows)
 
 
-def _null_tokens(null_tokens: Sequence[str]) -> str:
-    tokens = ", ".join(f"`{t}`" if t else '`""` (empty)' for t in null_tokens)
-    return (
-        f"\n## Null tokens\n\nCSV cells read as null: {tokens}. Cells holding only whitespace "
-        "are not null tokens: they are coerced to null by validate and counted above.\n"
+def _single_features(result: ValidationResult, shown: int = 5) -> str:
+    """The features that predict the label best on their own (the leakage check's AUCs)."""
+    if not result.feature_aucs:
+        return ""
+    ranked = sorted(result.feature_aucs.items(), key=lambda kv: -kv[1])[:shown]
+    rows = [(name, f"{auc:.3f}") for name, auc in ranked]
+    return "\n## Strongest single features (leakage check)\n" + markdown_table(
+        ["feature", "AUC on its own"], rows
     )
+
+
+def _reading(read_as: str, null_tokens: Sequence[str], dropped: Sequence[str]) -> str:
+    tokens = ", ".join(f"`{t}`" if t else '`""` (empty)' for t in null_tokens) or "none"
+    lines = ["\n## Null tokens\n"]
+    if read_as:
+        lines.append(f"Read as: {read_as}.\n")
+    lines.append(
+        f"CSV cells read as null: {tokens} (recorded in the schema as `null_tokens`, for "
+        "serving). Cells holding only whitespace are not null tokens: they are coerced to null "
+        "by validate and counted above.\n"
+    )
+    if dropped:
+        lines.append(f"\nDropped before validation (drop_columns): {list(dropped)}.\n")
+    return "\n".join(lines)

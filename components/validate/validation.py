@@ -7,7 +7,8 @@ returned; :meth:`ValidationResult.raise_for_errors` turns the errors into one ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from components._shared.errors import ContractMismatch, ValidationFailed
 from components._shared.schema import ColumnSchema, Schema
 from components.validate import checks
 from components.validate.checks import ClassBalance, ColumnStats, Issue
+from components.validate.leakage import feature_aucs, leakage_issues
 from components.validate.schema_inference import TypedColumn, coerce_column, infer_column
 
 
@@ -44,6 +46,8 @@ class ValidationResult:
     duplicate_rows: int
     contract_checked: bool
     extra_columns: list[str] = field(default_factory=list)
+    dropped_columns: list[str] = field(default_factory=list)
+    feature_aucs: dict[str, float] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Issue]:
@@ -91,6 +95,22 @@ class ValidationResult:
         raise ValidationFailed(messages)
 
 
+@dataclass(frozen=True)
+class Controls:
+    """What the caller declared beyond the roles: columns to drop, column kinds, the labels
+    that count as negative, and the leakage check (``off`` unless asked for).
+
+    The executor builds it from validate's parameters (``executor.controls``); the defaults here
+    change nothing (no drop, no declared kind, no leakage check).
+    """
+
+    drop_columns: tuple[str, ...] = ()
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    negative_labels: tuple[str, ...] = ()
+    leakage: str = "off"
+    leakage_auc: float = 1.0
+
+
 def validate_frame(
     frame: pd.DataFrame,
     *,
@@ -101,6 +121,7 @@ def validate_frame(
     expected: Schema | None,
     max_null_fraction: float,
     min_class_count: int,
+    controls: Controls | None = None,
 ) -> ValidationResult:
     """Type ``frame``, infer its schema (or check it against ``expected``) and run every check.
 
@@ -113,12 +134,18 @@ def validate_frame(
         expected: The data contract from an earlier run, or None to infer one.
         max_null_fraction: Largest share of nulls a column may hold before it is an error.
         min_class_count: Fewest rows each of the two classes (positive, rest) must have.
+        controls: Columns to drop, declared kinds, negative labels, the leakage check.
 
     Returns:
         The :class:`ValidationResult`; call ``raise_for_errors`` to fail on errors.
     """
-    declared = Declared(target, positive_label, list(id_columns), time_column)
-    issues = _required_column_issues(frame, declared)
+    controls = controls or Controls()
+    declared = Declared(
+        target, positive_label, list(id_columns), time_column, dict(controls.kinds),
+        list(controls.negative_labels),
+    )  # fmt: skip
+    frame, dropped, issues = _drop_columns(frame, controls.drop_columns)
+    issues += _required_column_issues(frame, declared)
     if expected is not None:
         issues += _contract_issues(frame, expected, declared)
     typed, extra, type_issues = _type_columns(frame, expected, declared)
@@ -135,19 +162,71 @@ def validate_frame(
     schema = expected
     if expected is None and target in typed and balance is not None:
         schema = _inferred_schema(typed, stats, declared, balance)
-    return ValidationResult(
-        typed_frame, schema, issues, typed, stats, balance, duplicates, expected is not None, extra
+    aucs = _leakage(typed, schema, declared, controls)
+    issues += leakage_issues(
+        aucs, target=target, threshold=controls.leakage_auc, mode=controls.leakage
     )
+    return ValidationResult(
+        typed_frame, schema, issues, typed, stats, balance, duplicates, expected is not None,
+        extra, dropped, aucs,
+    )  # fmt: skip
+
+
+def _drop_columns(
+    frame: pd.DataFrame, names: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str], list[Issue]]:
+    """``frame`` without ``names``; an error for each name the table does not have (a typo
+    there would leave the column in, silently)."""
+    present = [n for n in names if n in frame.columns]
+    issues = []
+    for name in names:
+        if name not in frame.columns:
+            found = f"no such column; columns {checks._quote([str(c) for c in frame.columns])}"
+            issues.append(Issue(checks.ERROR, "drop_columns", name, "a column to drop", found))
+    return (frame.drop(columns=present) if present else frame), present, issues
+
+
+def _leakage(
+    typed: dict[str, TypedColumn], schema: Schema | None, declared: Declared, controls: Controls
+) -> dict[str, float]:
+    """Each feature's own AUC against the binary label (empty when off or not computable)."""
+    if controls.leakage == "off" or schema is None or declared.target not in typed:
+        return {}
+    target = typed[declared.target]
+    if target.mismatch is not None or target.codes is None or target.uniques is None:
+        return {}
+    labelled = target.codes >= 0
+    labels = np.asarray(target.uniques, dtype=object)
+    positive = labels[target.codes[labelled]] == declared.positive_label
+    features = {
+        c.name: typed[c.name]
+        for c in schema.feature_columns
+        if c.name in typed and typed[c.name].mismatch is None
+    }
+    if labelled.all():
+        return feature_aucs(features, positive)
+    sliced = {name: _rows(column, labelled) for name, column in features.items()}
+    return feature_aucs(sliced, positive)
+
+
+def _rows(column: TypedColumn, keep: np.ndarray) -> TypedColumn:
+    """The column on the rows ``keep`` marks (codes sliced along)."""
+    codes = column.codes[keep] if column.codes is not None else None
+    values = column.values[keep].reset_index(drop=True)
+    return replace(column, values=values, codes=codes)
 
 
 @dataclass(frozen=True)
 class Declared:
-    """What the caller declared about the columns: the target, its positive label, ids, time."""
+    """What the caller declared about the columns: the target, its positive label, ids, time,
+    the kinds of some columns and the labels that count as negative."""
 
     target: str
     positive_label: str
     id_columns: list[str]
     time_column: str
+    kinds: dict[str, str] = field(default_factory=dict)
+    negative_labels: list[str] = field(default_factory=list)
 
     @property
     def roles(self) -> dict[str, str]:
@@ -166,10 +245,14 @@ def _required_column_issues(frame: pd.DataFrame, declared: Declared) -> list[Iss
     """Every declared column (target, ids, time) the table lacks."""
     issues = []
     present = set(frame.columns)
-    for name, role in declared.roles.items():
+    wanted = {
+        **{name: f"{kind} column (declared)" for name, kind in declared.kinds.items()},
+        **{name: f"{role} column" for name, role in declared.roles.items()},
+    }
+    for name, what in wanted.items():
         if name not in present:
             found = f"columns {checks._quote([str(c) for c in frame.columns])}"
-            expected_text = f"the {role} column {name!r}"
+            expected_text = f"the {what} {name!r}"
             issues.append(Issue(checks.ERROR, "required_column", name, expected_text, found))
     return issues
 
@@ -192,6 +275,15 @@ def _type_columns(
                 issues.append(
                     Issue(checks.ERROR, "type", name, expected_text, column.mismatch, True)
                 )
+        elif name in declared.kinds:
+            kind = declared.kinds[name]
+            column = coerce_column(raw, ColumnSchema(str(name), kind))
+            if column.mismatch is not None:
+                expected_text = f"{kind} values ({kind}_columns)"
+                issues.append(Issue(checks.ERROR, "type", name, expected_text, column.mismatch))
+            if expected is not None:
+                extra.append(name)
+                issues.append(_extra_column_issue(name, column))
         else:
             column = infer_column(raw, role=roles.get(name, "feature"))
             if expected is not None:
@@ -235,7 +327,7 @@ def _check_columns(
         issues += checks.check_coercion(name, column)
         if name == declared.target:
             target_issues, balance = checks.check_target(
-                name, column, declared.positive_label, min_class_count
+                name, column, declared.positive_label, min_class_count, declared.negative_labels
             )
             issues += target_issues
         else:
@@ -287,6 +379,12 @@ def _contract_issues(frame: pd.DataFrame, expected: Schema, declared: Declared) 
         declared.time_column,
     )
     present, roles = set(frame.columns), declared.roles
+    contract = _contract_columns(expected)
+    for name, kind in declared.kinds.items():
+        if name in contract and contract[name].kind != kind:
+            found = f"{kind}_columns names it (parameter)"
+            expected_text = f"kind {contract[name].kind} (contract)"
+            issues.append(Issue(checks.ERROR, "contract_config", name, expected_text, found, True))
     for col in expected.columns:
         if col.name not in present and col.name not in roles:
             found = "no such column in the data"

@@ -171,3 +171,24 @@ def test_chunked_parquet_gives_the_same_verdicts(telco_drift: TelcoDrift, tmp_pa
     chunked = analyse(_config(telco_drift, path, chunk_rows=500))
     for a, b in zip(whole.result.columns, chunked.result.columns, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-12), a.column
+
+
+def test_an_all_null_monitored_column_is_flagged_in_the_verdict(
+    telco_drift: TelcoDrift, tmp_path: Path
+) -> None:
+    """A feed that stopped sending a column (every value null) is drift, not "no drift"."""
+    current = telco_drift.current.copy()
+    current["MonthlyCharges"] = None
+    current["Contract"] = None
+    path = tmp_path / "current.csv"
+    current.to_csv(path, index=False)
+    outcome = analyse(_config(telco_drift, path))
+    result = outcome.result
+    assert sorted(result.all_null_columns) == ["Contract", "MonthlyCharges"]
+    charges = next(c for c in result.columns if c.column == "MonthlyCharges")
+    assert (charges.status, charges.drifted, charges.score) == ("all_null", True, None)
+    assert charges.current_nulls == len(current)
+    assert f"all {len(current)} current values are null" in charges.note
+    assert set(result.all_null_columns) <= set(result.drifted_columns)
+    assert outcome.drift_detected  # flagged, even below the dataset drift share
+    assert not result.dataset_drift

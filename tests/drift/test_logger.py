@@ -143,3 +143,42 @@ def test_logger_output_on_gcs(telco_drift: TelcoDrift, gcs_bucket: str) -> None:
     )
     outcome = analyse(config)
     assert outcome.result.current_rows == 1000 and outcome.read.files == 5
+
+
+def test_a_bad_record_costs_that_record_not_its_file(
+    telco_drift: TelcoDrift, tmp_path: Path
+) -> None:
+    """One event with a latin-1 byte and one line that is not JSON, inside a file of good
+    events; a batched CSV with one latin-1 row: each bad record is counted and skipped alone."""
+    rows = telco_drift.current.head(30)
+    events = [_event(i, {"instances": _records(rows.iloc[i * 10 : i * 10 + 10])},
+                     "2026-03-01T00:30:00Z") for i in range(3)]  # fmt: skip
+    lines = [json.dumps(e, ensure_ascii=False).encode() for e in events]
+    lines[1] = lines[1].replace(b'"Electronic check"', b'"Ch\xe8que"', 1)  # latin-1, not UTF-8
+    assert b"\xe8" in lines[1]
+    lines.insert(2, b"{this line is not json")
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "mixed.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    batch = rows.drop(columns=["Churn"]).to_csv(index=False).encode()
+    header, first, *rest = batch.split(b"\n")
+    bad_row = first.replace(b"Female", b"F\xe9male").replace(b"Male", b"M\xe2le")
+    (tmp_path / "events" / "batch.csv").write_bytes(b"\n".join([header, bad_row, *rest]))
+    outcome = analyse(
+        DriftConfig(
+            bundle_uri=str(telco_drift.bundle),
+            current_uri=str(tmp_path / "events"),
+            current_format="logger",
+        )
+    )
+    read = outcome.read
+    assert read.malformed_files == {}  # no file lost
+    assert (read.malformed_events, read.undecodable_events, read.undecodable_rows) == (2, 1, 1)
+    assert outcome.result.current_rows == 20 + 29  # two good events, 29 of 30 batched rows
+    assert any("not UTF-8 text (first bad byte in the file: line 2, byte 0xE8" in p
+               for p in read.problems)  # fmt: skip
+    assert any("skipped, not JSON" in p for p in read.problems)
+    assert any("batch.csv: 1 row(s) skipped, not UTF-8 text" in p for p in read.problems)
+    no_report = EvidentlyPages(html="", snapshot_json="", info={}, current_rows=0)
+    markdown = render_markdown(DriftOutcome(outcome, no_report, {}, "bundle").to_dict())
+    assert "2 malformed, 1 of them not UTF-8" in markdown
+    assert "1 batched rows skipped as not UTF-8" in markdown

@@ -109,7 +109,10 @@ def test_submit_run_sends_what_kfp_client_sends(stub_kfp_api: str, compiled: Pat
     assert post["authorization"] == "Bearer T"
     body = post["body"]
     assert set(body) == {"experiment_id", "display_name", "pipeline_spec", "runtime_config"}
-    assert body["pipeline_spec"]["pipelineInfo"]["name"] == "train-and-rollout"
+    # With a platform spec (per-task Kubernetes settings), kfp.Client nests both documents.
+    assert set(body["pipeline_spec"]) == {"pipeline_spec", "platform_spec"}
+    assert body["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == "train-and-rollout"
+    assert "kubernetes" in body["pipeline_spec"]["platform_spec"]["platforms"]
     assert body["runtime_config"] == {"parameters": {"data_uri": "gs://b/new.csv"}}
     # A second run finds the experiment instead of creating it, as kfp.Client does.
     submit_run(stub_kfp_api, str(compiled), {}, run_name="again", experiment_name="drift", token="")
@@ -240,7 +243,7 @@ def test_cronjob_manifest_is_valid_non_root_and_pinned() -> None:
 
 def test_drift_monitor_pipeline_compiles_with_the_drift_step(tmp_path: Path) -> None:
     (path,) = [p for p in compile_all(tmp_path) if p.stem == "drift_monitor"]
-    spec = yaml.safe_load(path.read_text())
+    spec = next(yaml.safe_load_all(path.read_text()))
     assert set(spec["root"]["dag"]["tasks"]) == {"drift"}
     outputs = spec["root"]["outputDefinitions"]["parameters"]
     assert outputs["Output"]["parameterType"] == "BOOLEAN"

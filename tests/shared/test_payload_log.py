@@ -230,3 +230,23 @@ def test_log_files_skip_hidden_names_and_tables_are_read(tmp_path: Path) -> None
     inside = payload_log.rows_in_window(whole, Window.parse("2026-03-02", ""))
     assert inside is not None and inside.tolist() == [False, False]
     assert payload_log.rows_in_window(whole[["x"]], Window.parse("2026-03-02", "")) is None
+
+
+def test_event_bytes_a_bad_record_is_named_and_the_rest_kept() -> None:
+    from components._shared.payload_log import BadRecord, parse_event_bytes
+
+    good = json.dumps({"id": "a", "data": {"instances": [{"c": "café"}]}}, ensure_ascii=False)
+    latin1 = b'{"id": "b", "data": {"instances": [{"c": "caf\xe9"}]}}'
+    data = "\ufeff".encode() + good.encode() + b"\n" + latin1 + b"\nnot json\n" + good.encode()
+    records = parse_event_bytes(data)
+    assert records is not None and len(records) == 4
+    assert records[0] == records[3] == json.loads(good)
+    assert isinstance(records[1], BadRecord) and records[1].reason.startswith(
+        "not UTF-8 text (first bad byte in the file: line 2, byte 0xE9"
+    )
+    assert records[2] == BadRecord("not JSON")
+    # An array file with a bad byte inside one event: only that event is lost.
+    array = b"[" + good.encode() + b"," + latin1 + b"]"
+    both = parse_event_bytes(array)
+    assert both is not None and both[0] == json.loads(good) and isinstance(both[1], BadRecord)
+    assert parse_event_bytes(b"\xff\xfe not json at all") is None

@@ -239,3 +239,126 @@ def test_zero_row_parquet(tmp_path: Path, gcs_bucket: str) -> None:
     tables.write_parquet(empty, f"{gcs_bucket}/none")
     with pytest.raises(DataError, match="no data rows"):
         tables.read_table(f"{gcs_bucket}/none")
+
+
+# --------------------------------------------------------------------------------------------
+# encodings and delimiters (issue 13): the Telco CSV re-written as other people's files are
+
+
+def _european_telco(telco_csv: Path) -> str:
+    """Telco as text with accented category values (what makes an encoding matter)."""
+    frame = pd.read_csv(telco_csv, dtype=str, keep_default_na=False)
+    frame["PaymentMethod"] = frame["PaymentMethod"].replace(
+        {"Electronic check": "Chèque électronique", "Mailed check": "Chèque postal"}
+    )
+    return frame.to_csv(index=False)
+
+
+def _no_bytes(frame: pd.DataFrame) -> None:
+    for name in frame.columns:
+        assert not any(isinstance(v, bytes) for v in frame[name].tolist()), name
+
+
+def test_latin1_semicolon_telco_reads_like_utf8_comma(telco_csv: Path, tmp_path: Path) -> None:
+    text = _european_telco(telco_csv)
+    (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
+    semicolons = text.replace(",", ";")  # Telco values hold no commas
+    (tmp_path / "latin1.csv").write_bytes(semicolons.encode("latin-1"))
+    reference = tables.read_table(str(tmp_path / "utf8.csv"))
+    frame, found = tables.read_table_format(str(tmp_path / "latin1.csv"))
+    pd.testing.assert_frame_equal(frame, reference)
+    _no_bytes(frame)
+    assert "Chèque électronique" in set(frame["PaymentMethod"])
+    assert (found.kind, found.encoding, found.encoding_detected) == ("csv", "cp1252", True)
+    assert (found.delimiter, found.delimiter_detected) == (";", True)
+    assert found.null_tokens == tables.DEFAULT_NULL_TOKENS
+    assert "not UTF-8 (first at line 2, byte 0xE8" in found.note and "read as cp1252" in found.note
+    assert found.describe() == "CSV, cp1252 (detected), semicolon ';' (sniffed)"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"), [("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16")]
+)
+def test_byte_order_mark_names_the_encoding(
+    telco_csv: Path, tmp_path: Path, encoding: str, expected: str
+) -> None:
+    text = _european_telco(telco_csv)
+    path = tmp_path / "bom.csv"
+    path.write_bytes(text.replace(",", "\t").encode(encoding))
+    frame, found = tables.read_table_format(str(path))
+    assert next(iter(frame.columns)) == "customerID"  # no BOM glued to the first name
+    assert (found.encoding, found.delimiter) == (expected, "\t")
+    assert "Chèque postal" in set(frame["PaymentMethod"])
+
+
+def test_cp1252_only_byte_falls_back_to_latin1_and_gzip_is_decoded(tmp_path: Path) -> None:
+    # 0x81 is undefined in cp1252: only latin-1 decodes it (as a control character).
+    path = tmp_path / "odd.csv.gz"
+    path.write_bytes(gzip.compress("a|b\n1|caf\xe9\n2|x\x81\n".encode("latin-1")))
+    frame, found = tables.read_table_format(str(path))
+    assert (found.encoding, found.delimiter) == ("latin-1", "|")
+    assert frame["b"].tolist() == ["café", "x\x81"]
+    (tmp_path / "euro.csv").write_bytes("a,b\n1,5 \x80\n".encode("latin-1"))
+    euro, found = tables.read_table_format(str(tmp_path / "euro.csv"))
+    assert found.encoding == "cp1252" and euro["b"].tolist() == ["5 €"]
+
+
+def test_declared_encoding_that_does_not_decode_names_line_and_byte(
+    telco_csv: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(_european_telco(telco_csv).encode("latin-1"))
+    with pytest.raises(DataReadError) as caught:
+        tables.read_table(str(path), encoding="utf-8")
+    message = str(caught.value)
+    assert "latin1.csv' is not utf-8 text (declared): line 2, byte 0xE8" in message
+    assert "file offset 353" in message and "encoding parameter" in message
+    declared = tables.read_table_format(str(path), encoding="latin-1")
+    assert declared[1].encoding == "iso8859-1" and not declared[1].encoding_detected
+    assert "Chèque électronique" in set(declared[0]["PaymentMethod"])
+
+
+def test_bad_encoding_and_delimiter_values_are_config_errors(tmp_path: Path) -> None:
+    from components._shared.errors import ConfigError
+
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match=r"encoding: expected a Python codec name.*'klingon'"):
+        tables.read_table(str(path), encoding="klingon")
+    with pytest.raises(ConfigError, match=r"delimiter: expected one character.*';;'"):
+        tables.read_table(str(path), delimiter=";;")
+    assert tables.read_table(str(path), delimiter="comma").to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_wrong_declared_delimiter_gives_a_hint(telco_csv: Path, tmp_path: Path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text(_european_telco(telco_csv).replace(",", ";"))
+    frame, found = tables.read_table_format(str(path), delimiter=",")
+    assert frame.shape == (7043, 1)
+    assert "whose name holds semicolon ';'" in found.hint
+    assert "set delimiter=';'" in found.hint
+    assert tables.read_table_format(str(telco_csv))[1].hint == ""
+
+
+def test_text_columns_keep_codes_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("zip,level,y\n02134,1,a\n10001,2,b\n")
+    frame = tables.read_table(str(path), text_columns=["zip", "level", "absent"])
+    assert frame["zip"].tolist() == ["02134", "10001"]
+    assert frame["level"].tolist() == ["1", "2"]
+    assert tables.read_table(str(path))["zip"].tolist() == [2134, 10001]
+
+
+def test_parquet_binary_columns_are_text_or_an_error(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = pa.table({"name": pa.array(["café".encode(), None], pa.binary()), "x": [1, 2]})
+    pq.write_table(good, tmp_path / "good.parquet")
+    assert tables.read_table(str(tmp_path / "good.parquet"))["name"].tolist() == ["café", None]
+    bad = pa.table({"name": pa.array([b"ok", b"caf\xe9"], pa.binary())})
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    with pytest.raises(
+        DataReadError, match=r"column 'name' holds bytes that are not UTF-8 text \(row 2"
+    ):
+        tables.read_table(str(tmp_path / "bad.parquet"))

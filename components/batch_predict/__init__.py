@@ -1,0 +1,1 @@
+"""The batch_predict step: score a file with a bundle through the serving scorer."""
