@@ -15,6 +15,12 @@ from typing import Any, Final, Literal
 
 from components._shared.errors import ConfigError, expected_got
 
+# The CSV cells read as missing when a contract does not say otherwise (the reader's default,
+# and what a contract written before the tokens were recorded was made with). A single space is
+# deliberately not one: validate must see blank-space cells (Telco TotalCharges " ") and count
+# their coercion itself.
+DEFAULT_NULL_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "NULL", "null", "NaN", "nan", "?", "None")
+
 SCHEMA_FORMAT_VERSION: Final = 1
 
 ColumnKind = Literal["numeric", "integer", "boolean", "categorical", "datetime", "identifier"]

@@ -37,10 +37,7 @@ from components._shared.csv_format import (
     transcode,
 )
 from components._shared.errors import DataError, DataReadError
-
-# Cells read as null in CSV. A single space is deliberately not one: validate must see
-# blank-space cells (Telco TotalCharges " ") and count their coercion itself.
-DEFAULT_NULL_TOKENS: tuple[str, ...] = ("", "NA", "N/A", "NULL", "null", "NaN", "nan", "?", "None")
+from components._shared.schema import DEFAULT_NULL_TOKENS  # re-exported: the reader's default
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"

@@ -40,7 +40,7 @@ from components._shared.oip import (
     OUTPUT_PROBABILITY,
     V2_DATATYPE,
 )
-from components._shared.schema import ColumnSchema, Schema
+from components._shared.schema import DEFAULT_NULL_TOKENS, ColumnSchema, Schema
 from serving.codec import binary, v1, v2
 from serving.codec.columns import Decoded
 from serving.codec.json_io import BodyTooLarge, RequestError, dump_json, parse_json
@@ -84,6 +84,10 @@ class Codec:
         self.threshold = float(threshold)
         self.known = frozenset(schema.column_names)
         self.rules: dict[str, ColumnSchema] = {c: schema.column(c) for c in self.inputs}
+        # The cells the reader took as missing when the contract was made (a contract from
+        # before they were recorded: the reader's defaults) are missing in requests too.
+        tokens = schema.null_tokens if schema.null_tokens is not None else DEFAULT_NULL_TOKENS
+        self.null_tokens: frozenset[str] = frozenset(tokens)
         self.required = frozenset(self.inputs)
         self.input_values = itemgetter(*self.inputs)  # an instance object's input values
         kinds = {name: rule.kind for name, rule in self.rules.items()}

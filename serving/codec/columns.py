@@ -44,7 +44,7 @@ def convert(
         columns = {}
     for name in codec.inputs:
         if name not in columns:
-            columns[name] = column(codec.rules[name], raw[name], where(name))
+            columns[name] = column(codec.rules[name], raw[name], where(name), codec.null_tokens)
     return columns
 
 

@@ -173,6 +173,8 @@ def _fast(codec: Codec, inputs: list[Any]) -> tuple[dict[str, np.ndarray], int] 
         kinds = set(map(type, values))
         if not kinds <= codec.discrete_types[name]:
             return None
+        if str in kinds and not codec.null_tokens.isdisjoint(values):
+            return None  # a missing-value token: the thorough path reads it as null
         columns[name] = np.fromiter(values, dtype=object, count=n)
     return columns, n
 

@@ -25,8 +25,17 @@ _BOOLEAN_TYPES: Final = (bool, str, int, float, NULL)
 _TEXT_TYPES: Final = (str, NULL)
 
 
-def column(rule: ColumnSchema, values: list[Any], where: Where) -> np.ndarray:
-    """One input column checked against its schema kind, as the featurizer reads it."""
+def column(
+    rule: ColumnSchema, values: list[Any], where: Where, tokens: frozenset[str] = frozenset()
+) -> np.ndarray:
+    """One input column checked against its schema kind, as the featurizer reads it.
+
+    Text equal to one of ``tokens`` (the contract's missing-value tokens: what the reader took
+    as null when the model was trained, such as ``"?"`` or ``"NA"``) is null here too, in every
+    kind, so a raw CSV row scores as the pipeline scored it.
+    """
+    if tokens and not tokens.isdisjoint(v for v in values if type(v) is str):
+        values = [None if type(v) is str and v in tokens else v for v in values]
     if rule.kind in ("numeric", "integer"):
         return numbers(values, rule, where)
     kinds = set(map(type, values))
