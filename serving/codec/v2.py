@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from serving.codec import Codec
 
 _INTS = frozenset({"INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64"})
+# The values each integer datatype can hold: a UINT8 of -1 or an INT64 of 2**63 is not one.
+INT_RANGES: Final = {
+    d: (int(np.iinfo(d.lower()).min), int(np.iinfo(d.lower()).max)) for d in sorted(_INTS)
+}
 _FLOATS = frozenset({"FP16", "FP32", "FP64"})
 # What else a column accepts: any number type for numbers; tokens or 0/1 for booleans.
 ACCEPTED_DATATYPES: Final = {
@@ -162,9 +166,11 @@ def _fast(codec: Codec, inputs: list[Any]) -> tuple[dict[str, np.ndarray], int] 
         raw[name] = data
     if n < 1:
         return None
+    low, high = INT_RANGES["INT64"]
     for name in codec.integer:  # an INT64 tensor holds ints: 1.0 is for the slow path to refuse
-        if float in set(map(type, raw[name])):
-            return None
+        values = raw[name]
+        if not set(map(type, values)) <= {int} or min(values) < low or max(values) > high:
+            return None  # a float, a null, text or an out-of-range int: the slow path decides
     columns = numeric_block(codec, raw)
     if columns is None:
         return None
@@ -309,6 +315,21 @@ def _check_value_types(where: str, datatype: str, data: list[Any]) -> None:
         )
         raise RequestError(
             expected_got(f"{where}.data[{i}]", f"a {datatype} value or null", describe(data[i]))
+        )
+    if datatype in INT_RANGES:
+        _check_int_range(where, datatype, data)
+
+
+def _check_int_range(where: str, datatype: str, data: list[Any]) -> None:
+    """Every integer within its datatype's range (nulls aside)."""
+    low, high = INT_RANGES[datatype]
+    values = [v for v in data if v is not None]
+    if values and (min(values) < low or max(values) > high):
+        i = next(i for i, v in enumerate(data) if v is not None and not low <= v <= high)
+        raise RequestError(
+            expected_got(
+                f"{where}.data[{i}]", f"a {datatype} value in [{low}, {high}] or null", data[i]
+            )
         )
 
 

@@ -167,8 +167,29 @@ def test_an_int_beyond_float64_is_a_request_error_in_process(
     huge = 10**400
     body = v2_request(trained.records(2), trained.bundle.schema)
     _input(body, column)["data"][0] = huge
-    with pytest.raises(RequestError, match=rf"\('{column}'\)\.data\[0\]: expected a finite"):
+    # An INT64 tensor names its range, an FP64 one asks for a finite number.
+    expected = "INT64 value in" if column == "tenure" else "finite"
+    with pytest.raises(RequestError, match=rf"\('{column}'\)\.data\[0\]: expected a {expected}"):
         scorer.codec.decode_v2(body)
     record = {**trained.records(1)[0], column: huge}
     with pytest.raises(RequestError, match=rf"instances\[0\]\.{column}: expected a finite"):
         scorer.codec.decode_v1({"instances": [record]})
+
+
+@pytest.mark.parametrize(
+    ("datatype", "value"),
+    [("UINT8", -1), ("UINT8", 256), ("INT8", 128), ("INT32", 2**31), ("INT64", 2**63)],
+)
+def test_an_integer_outside_its_datatype_range_is_a_request_error(
+    datatype: str, value: int, scorer: Scorer, trained: Trained
+) -> None:
+    body = v2_request(trained.records(2), trained.bundle.schema)
+    tensor = _input(body, "tenure")
+    tensor["datatype"] = datatype
+    tensor["data"][1] = value
+    with pytest.raises(
+        RequestError, match=rf"\('tenure'\)\.data\[1\]: expected a {datatype} value in \["
+    ):
+        scorer.codec.decode_v2(body)
+    tensor["data"][1] = 5  # in range: accepted, and the same as sent as INT64
+    assert scorer.codec.decode_v2(body).columns["tenure"][1] == 5.0
