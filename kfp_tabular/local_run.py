@@ -8,6 +8,11 @@ is; the same facts are written to ``<output>/last_run.json`` for later commands 
     kfp-tabular run                      # bundled Telco churn data
     kfp-tabular run --preset adult       # bundled Adult data
     kfp-tabular run --data my.csv --target y --positive-label 1
+    kfp-tabular run -f churn.yaml --param gate_min_auc=0.8   # the parameters submit takes
+
+Parameters come from the same places as ``kfp-tabular submit``'s, checked against the
+pipeline's declared types the same way (kfp_tabular/params.py): a YAML/JSON file (-f), this
+command's options, then --param KEY=VALUE; the preset fills in the data when none is named.
 """
 
 from __future__ import annotations
@@ -30,6 +35,14 @@ from typing import Any, TextIO
 from kfp import local
 
 from components._shared import keys
+from kfp_tabular import package, params
+from kfp_tabular.docker_runner import (
+    RUNNERS,
+    DockerUnavailable,
+    absolute_paths,
+    docker_runner,
+)
+from kfp_tabular.errors import CliError
 from pipelines.train_and_rollout import train_and_rollout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,6 +160,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--positive-label")
     parser.add_argument("--id-columns", help="comma-separated identifier columns")
     parser.add_argument("--matrix", help="JSON file with the model matrix (list of candidates)")
+    params.add_arguments(parser)  # -f/--params-file and --param KEY=VALUE, as submit takes them
     defaults = pipeline_defaults()
     for option, (name, kind, choices, help_text) in PIPELINE_OPTIONS.items():
         parser.add_argument(
@@ -163,6 +177,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--quiet", action="store_true", help="write the tasks' logs to <output>/run.log"
+    )
+    parser.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="subprocess",
+        help="subprocess: each task a Python process here; docker: each task in the component "
+        "image (kfp.local.DockerRunner; `make images` first)",
     )
     return parser.parse_args(argv)
 
@@ -181,24 +202,36 @@ def load_matrix(path: str | None) -> list[dict[str, Any]] | None:
 
 
 def pipeline_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """Arguments of ``train_and_rollout``: the preset, overridden by explicit options."""
-    arguments = dict(PRESETS[args.preset])
-    if args.data_uri:
-        arguments = {"data_uri": args.data_uri, "id_columns": []}
-    for option in ("target", "positive_label"):
+    """Arguments of ``train_and_rollout``, checked against its spec as ``submit`` checks them.
+
+    The same sources as ``submit`` (``-f`` file, ``--param``), plus this command's options
+    (``--data``, ``--seed``, ...) between the two, and the preset's data when nothing else names
+    ``data_uri``.
+
+    Raises:
+        CliError: an unknown parameter, a value of the wrong type, a required one missing.
+    """
+    given: dict[str, tuple[str, Any]] = {}
+    for option in ("data_uri", "target", "positive_label"):
         if getattr(args, option) is not None:
-            arguments[option] = getattr(args, option)
-    missing = [o for o in ("target", "positive_label") if o not in arguments]
-    if missing:
-        raise SystemExit(f"--data needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+            flag = "--data" if option == "data_uri" else "--" + option.replace("_", "-")
+            given[option] = (flag, getattr(args, option))
     if args.id_columns is not None:
-        arguments["id_columns"] = [c.strip() for c in args.id_columns.split(",") if c.strip()]
-    for name, *_ in PIPELINE_OPTIONS.values():
+        columns = [c.strip() for c in args.id_columns.split(",") if c.strip()]
+        given["id_columns"] = ("--id-columns", columns)
+    for option, (name, *_) in PIPELINE_OPTIONS.items():
         if getattr(args, name) is not None:
-            arguments[name] = getattr(args, name)
+            given[name] = (option, getattr(args, name))
     if (matrix := load_matrix(args.matrix)) is not None:
-        arguments["model_matrix"] = matrix
-    return arguments
+        given["model_matrix"] = ("--matrix", matrix)
+    return params.build(
+        package.from_registry("train_and_rollout"),
+        args.params_file,
+        args.param,
+        given=given,
+        preset=PRESETS[args.preset],
+        options={"data_uri": "--data", "target": "--target", "positive_label": "--positive-label"},
+    )
 
 
 def collect_artifacts(run_dir: Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -244,7 +277,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(
             f"challenger  {challenger['metadata'].get('candidate', '?')} -> {challenger['uri']}"
         )
-    lines += _gate_lines(artifacts) + _deploy_lines(artifacts)
+    lines += _gate_lines(artifacts) + _deploy_lines(artifacts) + _shadow_lines(artifacts)
     lines.append("artifacts")
     for task, outputs in sorted(artifacts.items()):
         for name, artifact in sorted(outputs.items()):
@@ -306,7 +339,39 @@ def _deploy_lines(artifacts: dict[str, Any]) -> list[str]:
     return [
         f"deploy      {deployment.get('strategy', '?')} ({deployment.get('target', '?')}, "
         f"{deployment.get('mode', '?')}): manifests in {where}; "
-        f"rollout decision: {decision.get('decision', '?')}"
+        f"rollout decision: {decision.get('decision', '?')}",
+        *_ab_line(artifacts.get("rollout", {}).get("trail", {}).get("uri")),
+    ]
+
+
+def _ab_line(trail_uri: str | None) -> list[str]:
+    """The rollout's last A/B test on labelled outcomes (``feedback_uri``), when it ran."""
+    if not trail_uri or not Path(trail_uri).is_file():
+        return []
+    checks = [
+        c for step in json.loads(Path(trail_uri).read_text())["steps"] for c in step["checks"]
+    ]
+    tests = [c for c in checks if c["name"] == "ab_test"]
+    if not tests:
+        return []
+    last = tests[-1]
+    verdict = {True: "pass", False: "FAIL", None: "not run"}[last["passed"]]
+    return [f"A/B test    {verdict}: {last['reason']}"]
+
+
+def _shadow_lines(artifacts: dict[str, Any]) -> list[str]:
+    """The shadow comparison's verdict and numbers, when the run had one."""
+    result_uri = artifacts.get("shadow", {}).get("result", {}).get("uri")
+    if not result_uri or not Path(result_uri).is_file():
+        return []
+    result = json.loads(Path(result_uri).read_text())
+    n = result["numbers"]
+    return [
+        f"shadow      {'PASS' if result['passed'] else 'FAIL'}: "
+        f"{n.get('paired_requests', 0)} paired requests, label agreement "
+        f"{n.get('label_agreement', float('nan')):.3f}, mean |diff| "
+        f"{n.get('mean_abs_diff', float('nan')):.4f}, p95 |diff| "
+        f"{n.get('p95_abs_diff', float('nan')):.4f} ({n.get('challenger_source', '')})"
     ]
 
 
@@ -322,12 +387,31 @@ def _timing_lines(record: dict[str, Any]) -> list[str]:
     ]
 
 
+def make_runner(args: argparse.Namespace, arguments: dict[str, Any], pipeline_root: Path) -> Any:
+    """The kfp.local runner ``--runner`` names; SystemExit naming what is missing for docker."""
+    if args.runner == "subprocess":
+        return local.SubprocessRunner(use_venv=False)
+    if arguments.get("deploy_target") == "local":
+        raise SystemExit("--runner docker: --deploy-target local would start servers inside a "
+                         "task's container, which ends with the task; use render")  # fmt: skip
+    arguments.update(absolute_paths(arguments))  # the containers see host paths as they are
+    try:
+        return docker_runner(arguments, pipeline_root)
+    except DockerUnavailable as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the pipeline locally and print the summary."""
     args = parse_args(argv)
-    arguments = pipeline_arguments(args)
+    try:
+        arguments = pipeline_arguments(args)
+    except CliError as error:
+        print(f"kfp-tabular run: error: {error}", file=sys.stderr)
+        return error.exit_code
     pipeline_root = Path(args.output).resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
+    runner = make_runner(args, arguments, pipeline_root)
 
     # The ParallelFor runs two train tasks at once here; OpenMP's default busy-waiting makes two
     # multi-threaded boosters on two cores starve each other (seen: 10-20x slower fits).
@@ -340,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         (pipeline_root / "run.log").open("w", encoding="utf-8") if args.quiet else sys.stdout
     )
     clock = StepClock(sink)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root))
+    local.init(runner=runner, pipeline_root=str(pipeline_root))
     started = time.time()
     try:
         with contextlib.redirect_stdout(clock):
@@ -360,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     leaderboard = json.loads(Path(leaderboard_uri).read_text()) if leaderboard_uri else {}
     record = {
         "run_dir": str(run_dir),
+        "runner": args.runner,
         "arguments": {**pipeline_defaults(), **arguments},
         "seconds": seconds,
         "step_seconds": clock.seconds,

@@ -101,6 +101,18 @@ def _is_name(pipeline: str) -> bool:
     return "/" not in pipeline and Path(pipeline).suffix.lower() not in (".yaml", ".yml")
 
 
+def from_registry(name: str) -> Package:
+    """The registry pipeline ``name`` compiled in memory: its spec and declared parameters.
+
+    ``kfp-tabular run`` checks its parameters against this, as ``submit`` checks against the
+    compiled file; the path is where ``kfp-tabular compile`` writes it (nothing is written).
+    """
+    from google.protobuf import json_format
+
+    spec = json_format.MessageToDict(registry()[name].pipeline_spec)
+    return Package(compiled_folder() / f"{name}.yaml", spec, f"{name} (compiled now)")
+
+
 @contextlib.contextmanager
 def resolve(pipeline: str | None, progress: Progress) -> Iterator[Package]:
     """The package for ``pipeline`` (a path, a registry name, or None for the default).
@@ -124,3 +136,24 @@ def resolve(pipeline: str | None, progress: Progress) -> Iterator[Package]:
     if not path.is_file():
         raise _missing(pipeline, path)
     yield Package(path, load_spec(path), f"compiled {path}")
+
+
+@contextlib.contextmanager
+def caching_off(pipeline: Package) -> Iterator[Package]:
+    """The package with no task served from cache, in every DAG, written to a temporary file.
+
+    kfp.Client's ``enable_caching=False`` reaches only the root DAG's tasks (kfp 2.17
+    ``_override_caching_options``): a task inside a ``dsl.ParallelFor`` or a ``dsl.If`` (train,
+    deploy, rollout, shadow here) would keep its compiled setting.
+    """
+    documents = list(yaml.load_all(pipeline.path.read_text(), Loader=_LOADER))
+    spec = documents[0]
+    dags = [spec["root"].get("dag", {})]
+    dags += [c["dag"] for c in (spec.get("components") or {}).values() if "dag" in c]
+    for dag in dags:
+        for task in (dag.get("tasks") or {}).values():
+            task["cachingOptions"] = {}
+    with tempfile.TemporaryDirectory(prefix="kfp-tabular-") as folder:
+        path = Path(folder) / pipeline.path.name
+        path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        yield Package(path, spec, f"{pipeline.source}, caching off")

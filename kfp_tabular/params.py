@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,21 @@ EXPECTED = {
     "BOOLEAN": "true or false",
     "LIST": "a list",
     "STRUCT": "a mapping",
+}
+# What the KFP SDK accepts for a constant resource (pipeline_task.py), applied here to the
+# parameters that set one: the driver would refuse the value only when the task starts.
+QUANTITIES = {
+    "resourceCpuRequest": (r"([0-9]*[.])?[0-9]+m?", 'a CPU quantity such as "1" or "500m"'),
+    "resourceCpuLimit": (r"([0-9]*[.])?[0-9]+m?", 'a CPU quantity such as "2" or "1500m"'),
+    "resourceMemoryRequest": (
+        r"[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?",
+        'a memory quantity such as "512Mi" or "4Gi"',
+    ),
+    "resourceMemoryLimit": (
+        r"[0-9]+(E|Ei|P|Pi|T|Ti|G|Gi|M|Mi|K|Ki)?",
+        'a memory quantity such as "512Mi" or "4Gi"',
+    ),
+    "resourceCount": (r"[0-9]+", 'a whole number of accelerators such as "1"'),
 }
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -159,45 +175,42 @@ def _wrong_type(origin: str, key: str, declared: str, value: Any) -> CliError:
     )
 
 
-def build(package: Package, params_file: Path | None, overrides: list[str]) -> dict[str, Any]:
-    """The run's parameters: the file, then ``--param`` overrides, checked against the spec.
+def build(
+    package: Package,
+    params_file: Path | None,
+    overrides: list[str],
+    *,
+    given: dict[str, tuple[str, Any]] | None = None,
+    preset: dict[str, Any] | None = None,
+    options: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The run's parameters: the file, then ``given``, then ``--param`` overrides, each checked
+    against the spec; ``submit``, ``schedule`` and ``run`` all take them from here.
 
-    Parameters left out keep the pipeline's defaults (they are not sent); a required
-    parameter (no default) that is missing is an error listing all of them.
+    ``given`` maps a parameter to (the option that set it, its value): ``kfp-tabular run``'s
+    convenience options (``--seed 7`` is ``seed``). ``preset`` (``run --preset``) fills the
+    parameters the others left out, unless they set ``data_uri``: a preset is data and its
+    columns together. ``options`` names the command's own option for a parameter, for the
+    message about missing ones. Parameters left out keep the pipeline's defaults (they are not sent); a
+    required parameter (no default) that is missing is an error listing all of them.
     """
-    declared = package.parameters
     arguments: dict[str, Any] = {}
     if params_file is not None:
         origin = f"parameter file {params_file}"
         for key, value in load_file(params_file).items():
-            if key not in declared:
-                raise _unknown(origin, key, package)
-            expected = declared[key].get("parameterType", "")
-            if value is None:
-                raise CliError(
-                    f"{origin}: parameter {key!r} is null; give a value of type {expected} or "
-                    f"leave the key out to keep the default ({_describe(declared[key])})"
-                )
-            try:
-                arguments[key] = check_value(value, expected)
-            except ValueError:
-                raise _wrong_type(origin, key, expected, value) from None
+            arguments[key] = _checked(package, origin, key, value)
+    for key, (option, value) in (given or {}).items():
+        arguments[key] = _checked(package, option, key, value)
     for override in overrides:
-        key, sep, text = override.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise CliError(f"--param {override!r}: expected KEY=VALUE")
-        origin = f"--param {override}"
-        if key not in declared:
-            raise _unknown(origin, key, package)
-        expected = declared[key].get("parameterType", "")
-        try:
-            arguments[key] = check_value(parse_override(text, expected), expected)
-        except ValueError:
-            raise _wrong_type(origin, key, expected, text) from None
+        key, value = _override(package, override)
+        arguments[key] = value
+    if preset and "data_uri" not in arguments:
+        arguments = {**preset, **arguments}
+    _check_quantities(package, arguments)
+    named = options or {}
     missing = [
-        f"{key} ({spec.get('parameterType', '?')})"
-        for key, spec in sorted(declared.items())
+        f"{key} ({', '.join([spec.get('parameterType', '?'), *named.get(key, '').split()])})"
+        for key, spec in sorted(package.parameters.items())
         if key not in arguments and "defaultValue" not in spec and not spec.get("isOptional")
     ]
     if missing:
@@ -206,3 +219,64 @@ def build(package: Package, params_file: Path | None, overrides: list[str]) -> d
             "--params-file or with --param KEY=VALUE"
         )
     return arguments
+
+
+def _checked(package: Package, origin: str, key: str, value: Any) -> Any:
+    """``value`` of parameter ``key``, checked against its declared type."""
+    declared = package.parameters
+    if key not in declared:
+        raise _unknown(origin, key, package)
+    expected = declared[key].get("parameterType", "")
+    if value is None:
+        raise CliError(
+            f"{origin}: parameter {key!r} is null; give a value of type {expected} or "
+            f"leave the key out to keep the default ({_describe(declared[key])})"
+        )
+    try:
+        return check_value(value, expected)
+    except ValueError:
+        raise _wrong_type(origin, key, expected, value) from None
+
+
+def _override(package: Package, override: str) -> tuple[str, Any]:
+    """(key, value) of one ``--param KEY=VALUE``, the text read as the declared type."""
+    key, sep, text = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise CliError(f"--param {override!r}: expected KEY=VALUE")
+    origin = f"--param {override}"
+    if key not in package.parameters:
+        raise _unknown(origin, key, package)
+    expected = package.parameters[key].get("parameterType", "")
+    try:
+        return key, check_value(parse_override(text, expected), expected)
+    except ValueError:
+        raise _wrong_type(origin, key, expected, text) from None
+
+
+def resource_parameters(package: Package) -> dict[str, tuple[str, str]]:
+    """Parameter -> (pattern, what it must be) for every parameter that sets a task's CPU,
+    memory or accelerator count in the spec's executors."""
+    found: dict[str, tuple[str, str]] = {}
+    executors = package.spec.get("deploymentSpec", {}).get("executors", {})
+    for executor in executors.values():
+        resources = dict(executor.get("container", {}).get("resources") or {})
+        resources.update(resources.pop("accelerator", None) or {})
+        for field, value in resources.items():
+            match = re.fullmatch(
+                r"\{\{\$\.inputs\.parameters\['pipelinechannel--(\w+)'\]\}\}", str(value)
+            )
+            if match and field in QUANTITIES:
+                found[match.group(1)] = QUANTITIES[field]
+    return found
+
+
+def _check_quantities(package: Package, arguments: dict[str, Any]) -> None:
+    """A resource parameter's value must parse as what it sets (every problem at once)."""
+    problems = [
+        f"parameter {key!r} sets a task's resources: expected {what}, got {arguments[key]!r}"
+        for key, (pattern, what) in sorted(resource_parameters(package).items())
+        if key in arguments and not re.fullmatch(pattern, str(arguments[key]))
+    ]
+    if problems:
+        raise CliError("; ".join(problems))

@@ -8,13 +8,15 @@ one masked line and returns its exit code, so no traceback (or token) reaches th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-from kfp_tabular import connection, params
+from kfp_tabular import connection, package, params
 from kfp_tabular.errors import EXIT_USAGE, CliError
+from kfp_tabular.package import Package
 from kfp_tabular.progress import Progress
 from kfp_tabular.redact import Redactor, secrets_in_argv
 
@@ -58,8 +60,22 @@ def new_parser(prog: str, description: str | None) -> RemoteParser:
     parser.add_argument(
         "--pipeline-root", help="where the run's artifacts go, e.g. gs://bucket/root"
     )
-    parser.add_argument(
-        "--no-cache", action="store_true", help="run every task even if a cached result exists"
+    caching = parser.add_mutually_exclusive_group()
+    caching.add_argument(
+        "--caching",
+        dest="caching",
+        action="store_true",
+        default=True,
+        help="each task as compiled (default): pure steps may be served from KFP's cache; "
+        "steps that read changing inputs or act (validate, compare, gate, deploy, rollout, "
+        "shadow, drift) never are",
+    )
+    caching.add_argument(
+        "--no-caching",
+        "--no-cache",
+        dest="caching",
+        action="store_false",
+        help="no task is served from cache",
     )
     params.add_arguments(parser)
     connection.add_arguments(parser)
@@ -95,6 +111,46 @@ def open_connection(
     namespace = f", namespace {remote.namespace}" if remote.namespace else ""
     progress.info(f"connected to {remote.where} with {how}{namespace}")
     return remote
+
+
+@contextlib.contextmanager
+def caching(args: argparse.Namespace, pipeline: Package, progress: Progress) -> Iterator[Package]:
+    """The package to send: as compiled (``--caching``), or with no task from cache.
+
+    kfp.Client's ``enable_caching`` is left None either way: True would let KFP serve deploy or
+    rollout from cache and skip what they do, and False misses tasks inside sub-DAGs
+    (:func:`kfp_tabular.package.caching_off`).
+    """
+    if args.caching:
+        progress.info("caching: as compiled (README: Caching)")
+        yield pipeline
+        return
+    progress.info("caching: off for every task (--no-caching)")
+    with package.caching_off(pipeline) as uncached:
+        yield uncached
+
+
+# Where the deploy and rollout steps call the Kubernetes API, the run's account is theirs.
+DEPLOYER_ACCOUNT = "kfp-tabular-deployer"
+
+
+def deployer_note(
+    args: argparse.Namespace, arguments: dict[str, Any], declared: dict[str, Any]
+) -> str | None:
+    """A note when the run deploys to Kubernetes without naming its service account.
+
+    KFP sets the service account per run, not per task (kfp-kubernetes has no per-task
+    account), so deploy and rollout act as the run's account.
+    """
+    target = arguments.get("deploy_target", declared.get("deploy_target", {}).get("defaultValue"))
+    if target != "kubernetes" or args.service_account:
+        return None
+    return (
+        "deploy_target kubernetes: deploy and rollout call the Kubernetes API as the run's "
+        f"service account (KFP sets it per run, not per task); pass --service-account "
+        f"{DEPLOYER_ACCOUNT} or bind the {DEPLOYER_ACCOUNT} Role to the run's account "
+        "(README: Cluster settings)"
+    )
 
 
 def _target(args: argparse.Namespace) -> str:

@@ -84,12 +84,17 @@ def _checked_schedule(args: argparse.Namespace, progress: Progress) -> dict[str,
 def schedule(args: argparse.Namespace, progress: Progress, redactor: Redactor) -> int:
     """Validate, connect, find the experiment, create the recurring run."""
     trigger = _checked_schedule(args, progress)
-    with package.resolve(args.pipeline, progress) as pipeline:
+    with (
+        package.resolve(args.pipeline, progress) as resolved,
+        remote.caching(args, resolved, progress) as pipeline,
+    ):
         arguments = params.build(pipeline, args.params_file, args.param)
         progress.info(
             f"pipeline {pipeline.name} from {pipeline.source}; "
             f"parameters set: {', '.join(sorted(arguments)) or 'none (defaults)'}"
         )
+        if note := remote.deployer_note(args, arguments, pipeline.parameters):
+            progress.info(note)
         kfp = remote.open_connection(args, progress, redactor)
         experiment = remote.experiment_id(kfp, args.experiment, progress)
         name = args.name or f"{pipeline.name} {trigger['cron_expression']}"
@@ -105,7 +110,7 @@ def schedule(args: argparse.Namespace, progress: Progress, redactor: Redactor) -
                 params=arguments,
                 pipeline_package_path=str(pipeline.path),
                 pipeline_root=args.pipeline_root,
-                enable_caching=False if args.no_cache else None,
+                enable_caching=None,  # as the package says: remote.caching
                 service_account=args.service_account,
                 **trigger,
             )

@@ -46,12 +46,17 @@ def submit(args: argparse.Namespace, progress: Progress, redactor: Redactor) -> 
     poll_seconds = 5.0 if args.poll_seconds is None else args.poll_seconds
     if poll_seconds <= 0 or (args.timeout is not None and args.timeout <= 0):
         raise CliError("--poll-seconds and --timeout must be positive numbers of seconds")
-    with package.resolve(args.pipeline, progress) as pipeline:
+    with (
+        package.resolve(args.pipeline, progress) as resolved,
+        remote.caching(args, resolved, progress) as pipeline,
+    ):
         arguments = params.build(pipeline, args.params_file, args.param)
         progress.info(
             f"pipeline {pipeline.name} from {pipeline.source}; "
             f"parameters set: {', '.join(sorted(arguments)) or 'none (defaults)'}"
         )
+        if note := remote.deployer_note(args, arguments, pipeline.parameters):
+            progress.info(note)
         kfp = remote.open_connection(args, progress, redactor)
         experiment = remote.experiment_id(kfp, args.experiment, progress)
         run_name = args.run_name or f"{pipeline.name} {progress.now()}"
@@ -66,7 +71,7 @@ def submit(args: argparse.Namespace, progress: Progress, redactor: Redactor) -> 
                 run_name=run_name,
                 experiment_id=experiment,
                 pipeline_root=args.pipeline_root,
-                enable_caching=False if args.no_cache else None,
+                enable_caching=None,  # as the package says: remote.caching
                 service_account=args.service_account,
             )
     run_id = str(created.run_id)

@@ -10,10 +10,13 @@ from kfp import dsl
 
 from components.catalog import drift
 from components.drift.config import DriftConfig
+from pipelines import tasks
+from pipelines.tasks import RESOURCES, credentials, size, step
 
 # The defaults of the parameters forwarded to drift are its config's, read here once
 # (tests/test_component_shape.py checks the compiled YAML against every config).
 DRIFT = {parameter.name: parameter.default for parameter in DriftConfig.parameters()}
+DATA = RESOURCES["data"]
 
 PIPELINE_NAME = "drift-monitor"
 
@@ -42,6 +45,11 @@ def drift_monitor(
     kfp_host: str = DRIFT["kfp_host"],
     retrain_experiment: str = DRIFT["retrain_experiment"],
     kfp_namespace: str = DRIFT["kfp_namespace"],
+    cpu_request: str = DATA.cpu_request,
+    cpu_limit: str = DATA.cpu_limit,
+    memory_request: str = DATA.memory_request,
+    memory_limit: str = DATA.memory_limit,
+    credentials_secret: str = tasks.CREDENTIALS_SECRET,
 ) -> bool:
     """Run the drift step on one window of current data.
 
@@ -64,6 +72,12 @@ def drift_monitor(
         kfp_host: KFP API for the retrain trigger ("" = no trigger).
         retrain_experiment: Experiment of the retrain run.
         kfp_namespace: Namespace of the retrain run.
+        cpu_request: CPU request of the drift step.
+        cpu_limit: CPU limit of the drift step.
+        memory_request: Memory request of the drift step.
+        memory_limit: Memory limit of the drift step (the window is read in memory).
+        credentials_secret: Optional Secret mounted in the step: key
+            application_default_credentials.json (a key file for gs://), key project.
 
     Returns:
         True when drift was found.
@@ -87,6 +101,7 @@ def drift_monitor(
         kfp_host=kfp_host,
         retrain_experiment=retrain_experiment,
         kfp_namespace=kfp_namespace,
-    ).set_display_name("drift")
-    checked.set_cpu_limit("2").set_memory_limit("4G")
+    )
+    size(step(checked, "drift"), cpu_request, cpu_limit, memory_request, memory_limit)
+    credentials(checked, credentials_secret)
     return checked.outputs["drift_detected"]

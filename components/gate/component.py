@@ -1,7 +1,16 @@
 """KFP wrapper of the gate step; the work is in :mod:`components.gate.executor`."""
 
 from kfp import dsl
-from kfp.dsl import Artifact, Dataset, Input, Markdown, Metrics, Model, Output
+from kfp.dsl import (
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
 
 from components._image import COMPONENT_IMAGE
 
@@ -16,6 +25,7 @@ def gate(
     metrics: Output[Metrics],
     blessed_bundle: Output[Model],
     lineage: Output[Artifact],
+    roc: Output[ClassificationMetrics],
     champion_uri: str = "",
     min_auc: float = 0.75,
     max_log_loss: float = 0.6931,
@@ -77,6 +87,7 @@ def gate(
         blessed_bundle: The challenger with its model card completed and re-sealed.
         lineage: Run manifest JSON: data and test rows with hashes, code version, candidates,
             champion, thresholds, decision.
+        roc: The challenger's ROC curve and confusion matrix (at 0.5) on the test rows judged.
         Output: True when the challenger is blessed: the ``blessed`` flag the executor put on
             the blessing's metadata (the pipeline's ``dsl.If`` reads it).
     """

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from components._shared import keys
-from components._shared.artifacts import ArtifactLike, MetricsLike
+from components._shared.artifacts import ArtifactLike, ClassificationMetricsLike, MetricsLike
 from components._shared.entry import sort_arguments
 from components._shared.errors import DataError, KfpTabularError, expected_got
 from components._shared.metrics import classification_metrics
@@ -61,13 +61,15 @@ class GateInputs:
 
 @dataclass(frozen=True)
 class GateOutputs:
-    """The blessing, the rationale, the metrics, the blessed bundle and the lineage record."""
+    """The blessing, the rationale, the metrics, the blessed bundle, the lineage record and the
+    test split's ROC curve and confusion matrix."""
 
     blessing: ArtifactLike
     rationale: ArtifactLike
     metrics: MetricsLike
     blessed_bundle: ArtifactLike
     lineage: ArtifactLike
+    roc: ClassificationMetricsLike
 
 
 @dataclass(frozen=True)

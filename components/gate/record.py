@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from components._shared import keys
 from components._shared.artifacts import (
     ArtifactLike,
+    ClassificationMetricsLike,
     MetricsLike,
     atomic_file,
     set_display_name,
     write_text_atomic,
 )
 from components._shared.bundle import BUNDLE_FORMAT, copy_with_model_card, load_bundle, sha256_file
+from components._shared.metrics import confusion_matrix, roc_points
 from components.gate import infra, lineage, report
 from components.gate.config import GateConfig
 from components.gate.decision import Decision
@@ -76,6 +78,7 @@ def write(
     _json_file(outputs.lineage.path, _lineage_record(result, config, blessed_bundle))
     _log_metrics(outputs.metrics, decision, result.evidence, result.scores.serving_max_abs_diff)
     outputs.metrics.log_metric(keys.METRIC_GATE_SECONDS, time.perf_counter() - started)
+    _log_roc(outputs.roc, result)
     _describe(outputs, decision, str(case.challenger_info["name"]))
 
 
@@ -209,6 +212,23 @@ def _log_versus_champion(metrics: MetricsLike, evidence: Evidence) -> None:
         metrics.log_metric(keys.METRIC_MCNEMAR_P, evidence.mcnemar.p_value)
 
 
+def _log_roc(roc: ClassificationMetricsLike, result: Gated) -> None:
+    """The challenger's ROC curve and confusion matrix on the test rows, for the KFP UI; left
+    empty when there are no predictions (a bundle that failed verification) or one class only."""
+    labels, scores = result.case.labels, result.scores.challenger
+    if scores is None or len(set(labels.tolist())) < 2:
+        return
+    fpr, tpr, thresholds = roc_points(labels, scores, what="test split, challenger")
+    roc.log_roc_curve(fpr, tpr, thresholds)
+    schema = result.case.challenger.schema if result.case.challenger else None
+    classes = ["negative", "positive"]
+    if schema is not None and len(schema.class_labels) == 2:
+        classes = [str(c) for c in schema.class_labels]
+    elif schema is not None:
+        classes = [f"not {schema.positive_label}", str(schema.positive_label)]
+    roc.log_confusion_matrix(classes, confusion_matrix(labels, scores))
+
+
 def _describe(outputs: GateOutputs, decision: Decision, challenger: str) -> None:
     """The verdict on every output's metadata, and display names for the KFP UI."""
     for artifact in (outputs.blessing, outputs.rationale, outputs.metrics, outputs.lineage):
@@ -219,4 +239,5 @@ def _describe(outputs: GateOutputs, decision: Decision, challenger: str) -> None
     set_display_name(outputs.rationale, "gate rationale")
     set_display_name(outputs.metrics, "gate")
     set_display_name(outputs.lineage, "lineage record")
+    set_display_name(outputs.roc, "test split ROC and confusion")
     set_display_name(outputs.blessed_bundle, f"{decision.verdict} {challenger}")

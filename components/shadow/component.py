@@ -1,7 +1,7 @@
 """KFP wrapper of the shadow comparison; the work is in :mod:`components.shadow.executor`."""
 
 from kfp import dsl
-from kfp.dsl import Artifact, Markdown, Metrics, Output, OutputPath
+from kfp.dsl import Artifact, Input, Markdown, Metrics, Output, OutputPath
 
 from components._image import COMPONENT_IMAGE
 
@@ -13,6 +13,7 @@ def shadow(
     report: Output[Markdown],
     metrics: Output[Metrics],
     passed: OutputPath(bool),  # type: ignore[valid-type]
+    deployment: Input[Artifact] = None,  # type: ignore[assignment]
     shadow_uri: str = "",
     challenger_url: str = "",
     model_name: str = "",
@@ -31,6 +32,9 @@ def shadow(
     Args:
         champion_uri: The champion's payload-logger output (requests and responses; a file or
             prefix, local or gs://): CloudEvents JSON/JSONL, or batched CSV/Parquet.
+        deployment: Deploy's deployment record (optional). With neither ``shadow_uri`` nor
+            ``challenger_url`` given, the requests are replayed to the record's shadow side
+            (its URL and model name): how the pipeline runs this step after a shadow deploy.
         shadow_uri: The shadow's logger output (same request ids through the Istio mirror).
         challenger_url: Without shadow logs: the challenger's base URL to replay requests to.
         model_name: The challenger's model name (with challenger_url).

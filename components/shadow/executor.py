@@ -32,7 +32,7 @@ from components._shared.artifacts import (
     write_text_atomic,
 )
 from components._shared.entry import sort_arguments
-from components._shared.errors import DataError
+from components._shared.errors import ConfigError, DataError, DataReadError, expected_got
 from components._shared.payload_log import response_scores
 from components.shadow.config import ShadowConfig
 from components.shadow.logged import Exchange, read_exchanges
@@ -43,6 +43,7 @@ __all__ = [
     "ShadowOutputs",
     "Sides",
     "agreement",
+    "challenger_from_record",
     "main",
     "read_sides",
     "run",
@@ -68,7 +69,9 @@ HISTOGRAM_EDGES: Final = np.linspace(-1, 1, 21)
 
 @dataclass(frozen=True)
 class ShadowInputs:
-    """shadow reads no input artifacts: the logs and the challenger are URIs (config)."""
+    """Deploy's deployment record, optional: where the shadow side serves (the logs are URIs)."""
+
+    deployment: ArtifactLike | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,50 @@ class Comparison:
 
 
 def main(arguments: dict[str, Any]) -> None:
-    """The component's entry: its arguments sorted into inputs, outputs and config."""
+    """The component's entry: its arguments sorted into inputs, outputs and config.
+
+    Given a deployment record and neither ``shadow_uri`` nor ``challenger_url``, the challenger
+    is the record's shadow side (:func:`challenger_from_record`).
+    """
+    deployment = arguments.get("deployment")
+    if deployment is not None and not (
+        arguments.get("shadow_uri") or arguments.get("challenger_url")
+    ):
+        url, model_name = challenger_from_record(deployment.path)
+        arguments = {**arguments, "challenger_url": url}
+        arguments["model_name"] = arguments.get("model_name") or model_name
     run(*sort_arguments(arguments, ShadowInputs, ShadowOutputs, ShadowConfig))
+
+
+def challenger_from_record(path: str) -> tuple[str, str]:
+    """(URL, model name) of the shadow side of deploy's deployment record at ``path``.
+
+    Raises:
+        DataReadError: the record cannot be read as JSON.
+        ConfigError: the record has no shadow side with a URL (not a shadow deployment, or
+            nothing serving: a rendered one).
+    """
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataReadError(f"deployment record {path!r}: cannot read it as JSON: {exc}") from None
+    record = record if isinstance(record, dict) else {}
+    found = record.get(keys.DEPLOY_SIDES)
+    sides: list[dict[str, Any]] = found if isinstance(found, list) else []
+    for side in sides:
+        if side.get(keys.DEPLOY_SIDE_ROLE) == keys.DEPLOY_ROLE_SHADOW and side.get(
+            keys.DEPLOY_SIDE_URL
+        ):
+            return str(side[keys.DEPLOY_SIDE_URL]), str(side.get(keys.DEPLOY_SIDE_MODEL_NAME) or "")
+    raise ConfigError(
+        expected_got(
+            f"deployment record {path!r}",
+            "a shadow side with a URL (strategy shadow, target kubernetes or local)",
+            f"strategy {record.get(keys.DEPLOY_STRATEGY)!r}, target "
+            f"{record.get(keys.DEPLOY_TARGET)!r}, roles "
+            f"{[s.get(keys.DEPLOY_SIDE_ROLE) for s in sides]}",
+        )
+    )
 
 
 def run(inputs: ShadowInputs, outputs: ShadowOutputs, config: ShadowConfig) -> Comparison:
@@ -126,7 +171,7 @@ def run(inputs: ShadowInputs, outputs: ShadowOutputs, config: ShadowConfig) -> C
         DataError: the champion's logs hold no scored responses.
         DataReadError: no log files under a URI.
     """
-    del inputs  # no input artifacts
+    del inputs  # the deployment record, if any, was read into the config by main()
     comparison = agreement(read_sides(config), config)
     write(comparison, outputs)
     return comparison

@@ -82,10 +82,17 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     return run
 
 
+def sent_spec(path: Path) -> dict[str, Any]:
+    """What kfp.Client sends as a run's ``pipeline_spec`` for a compiled package: with a
+    platform spec (the per-task Kubernetes settings), both documents under their names."""
+    spec, *platform = yaml.safe_load_all(path.read_text())
+    return {"pipeline_spec": spec, "platform_spec": platform[0]} if platform else spec
+
+
 @pytest.fixture(scope="session")
 def compiled_spec() -> dict[str, Any]:
-    """The PipelineSpec in the committed compiled train_and_rollout.yaml."""
-    return yaml.safe_load(COMPILED.read_text())
+    """The ``pipeline_spec`` a run of the committed train_and_rollout.yaml sends."""
+    return sent_spec(COMPILED)
 
 
 @pytest.fixture

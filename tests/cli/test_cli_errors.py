@@ -115,7 +115,7 @@ def test_a_file_that_is_not_a_compiled_pipeline(cli, churn, tmp_path):
             CHURN_PARAMS + "sed: 3\n",
             [
                 "unknown parameter 'sed' (did you mean 'seed'?)",
-                "takes: canary_percent, champion_uri, contract_uri",
+                "takes: canary_percent, categorical_columns, champion_uri, contract_uri",
             ],
         ),
         (

@@ -120,3 +120,17 @@ def test_bad_schedules_are_refused_before_anything_is_sent(stub, cli, params_fil
     result = cli(*base, "--cron", "@daily", "--enable", "--disable")
     assert result.code == 2
     assert "not allowed with argument" in result.err
+
+
+def test_schedule_keeps_the_compiled_caching_or_turns_it_off(stub, cli, params_file, compiled_spec):
+    path = params_file("p.yaml", CHURN_PARAMS)
+    common = ("schedule", "--host", stub.url, "-f", str(path), "--cron", "@daily")
+    assert cli(*common).code == 0, "default: as compiled"
+    assert cli(*common, "--no-caching").code == 0
+    compiled, off = (body["pipeline_spec"] for body in stub.bodies("POST", f"{API}/recurringruns"))
+    assert compiled == compiled_spec
+    featurize = off["pipeline_spec"]["root"]["dag"]["tasks"]["featurize"]
+    assert compiled["pipeline_spec"]["root"]["dag"]["tasks"]["featurize"]["cachingOptions"] == {
+        "enableCache": True
+    }
+    assert featurize["cachingOptions"] == {}

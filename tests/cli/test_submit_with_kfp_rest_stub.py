@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 
-import yaml
 from kfp import compiler
 
 from kfp_tabular.compile import PIPELINES
-from tests.cli.conftest import CHURN_PARAMS, COMPILED, TOKEN
+from tests.cli.conftest import CHURN_PARAMS, COMPILED, TOKEN, sent_spec
 from tests.cli.kfp_stub import API, KfpRestStub
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -115,7 +114,7 @@ def test_a_registry_name_is_compiled_now_and_sent(stub, cli, tmp_path):
     assert result.code == 0, result.err
     assert "compiling train_and_rollout: done in" in result.err
     (run,) = stub.bodies("POST", f"{API}/runs")
-    assert run["pipeline_spec"] == yaml.safe_load(fresh.read_text())
+    assert run["pipeline_spec"] == sent_spec(fresh)
     assert run["runtime_config"]["parameters"] == {
         "data_uri": "gs://b/d.csv",
         "target": "y",
@@ -257,3 +256,71 @@ def test_stub_rejects_unknown_fields_like_the_server():
             assert json.loads(error.read())["message"] == 'proto: (line 1:2): unknown field "bogus"'
         else:
             raise AssertionError("the stub accepted an unknown field")
+
+
+def _caching(sent: dict) -> dict[str, bool]:
+    """{task: enableCache} over every container task the sent spec holds, in every sub-DAG."""
+    spec = sent["pipeline_spec"]
+    found: dict[str, bool] = {}
+
+    def walk(dag: dict) -> None:
+        for name, task in dag["tasks"].items():
+            inner = spec["components"][task["componentRef"]["name"]]
+            if "dag" in inner:
+                walk(inner["dag"])
+            else:
+                found[name] = task.get("cachingOptions", {}).get("enableCache", False)
+
+    walk(spec["root"]["dag"])
+    return found
+
+
+def test_caching_as_compiled_by_default_and_off_with_no_caching(stub, cli, params_file):
+    path = params_file("p.yaml", CHURN_PARAMS)
+    common = ("submit", "--host", stub.url, "-f", str(path))
+    assert cli(*common).code == 0
+    assert cli(*common, "--caching").code == 0
+    result = cli(*common, "--no-caching")
+    assert result.code == 0, result.err
+    assert "caching: off for every task (--no-caching)" in result.err
+    compiled, explicit, off = (
+        _caching(run["pipeline_spec"]) for run in stub.bodies("POST", f"{API}/runs")
+    )
+    assert (
+        compiled
+        == explicit
+        == {
+            "validate": False,
+            "featurize": True,
+            "train": True,
+            "compare": False,
+            "gate": False,
+            "deploy": False,
+            "rollout": False,
+            "shadow": False,
+        }
+    )
+    assert set(off.values()) == {False}
+    # --no-cache, the old spelling, still works; --caching and --no-caching exclude each other.
+    assert cli(*common, "--no-cache").code == 0
+    assert set(_caching(stub.bodies("POST", f"{API}/runs")[-1]["pipeline_spec"]).values()) == {
+        False
+    }
+    clash = cli(*common, "--caching", "--no-caching")
+    assert clash.code == 2 and "not allowed with argument" in clash.err
+
+
+def test_a_kubernetes_deploy_says_how_to_run_as_the_deployer_account(stub, cli, params_file):
+    path = params_file("p.yaml", CHURN_PARAMS + "deploy_target: kubernetes\n")
+    result = cli("submit", "--host", stub.url, "-f", str(path))
+    assert result.code == 0, result.err
+    assert "--service-account kfp-tabular-deployer" in result.err
+    # The run-level way: the run's pods, deploy and rollout among them, use that account.
+    result = cli(
+        "submit", "--host", stub.url, "-f", str(path), "--service-account", "kfp-tabular-deployer"
+    )
+    assert result.code == 0, result.err
+    assert "--service-account kfp-tabular-deployer" not in result.err
+    assert stub.bodies("POST", f"{API}/runs")[-1]["service_account"] == "kfp-tabular-deployer"
+    rendered = cli("submit", "--host", stub.url, "-f", str(params_file("r.yaml", CHURN_PARAMS)))
+    assert "service account" not in rendered.err  # render (the default) calls no API

@@ -153,6 +153,7 @@ def gate_outputs(out: Path) -> gate.GateOutputs:
         metrics=dsl.Metrics(name="metrics", uri=str(out / "gate_metrics")),
         blessed_bundle=dsl.Model(name="blessed_bundle", uri=str(out / "blessed_bundle")),
         lineage=dsl.Artifact(name="lineage", uri=str(out / "lineage.json")),
+        roc=dsl.ClassificationMetrics(name="roc", uri=str(out / "roc")),
     )
 
 

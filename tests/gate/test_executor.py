@@ -190,6 +190,20 @@ def test_first_deployment_is_decided_on_the_floors_alone(
     assert "no champion (first deployment: floors only)" in first.rationale
     # Slices are reported without a champion, but do not decide.
     assert all(s["versus_champion"] is None for s in first.blessing["evidence"]["slices"])
+    # The UI's ROC and confusion matrix are of the test rows judged, the challenger's.
+    roc = first.outputs.roc.metadata
+    assert roc["display_name"] == "test split ROC and confusion"
+    assert roc["confusionMatrix"]["annotationSpecs"] == [
+        {"displayName": "No"},
+        {"displayName": "Yes"},
+    ]
+    counts = roc["confusionMatrix"]["rows"]
+    assert sum(sum(row["row"]) for row in counts) == first.blessing["test_split"]["rows"]
+    assert sum(counts[1]["row"]) == first.blessing["test_split"]["positives"]
+    curve = roc["confidenceMetrics"]
+    assert len(curve) > 2 and {"falsePositiveRate", "recall", "confidenceThreshold"} <= set(
+        curve[1]
+    )
 
     strict = run_gate(*args, tmp_path / "strict", min_auc=0.95, min_accuracy=0.9)
     assert not strict.blessed and strict.failed() == ["floor/auc", "floor/accuracy"]
@@ -208,6 +222,7 @@ def test_tampered_bundle_is_refused_naming_the_file(
         telco_prepared_full.splits, challenger, Path(ranked["leaderboard"].path), tmp_path / "gate"
     )
     assert not run.blessed and run.failed() == ["infra/sha256"]
+    assert "confusionMatrix" not in run.outputs.roc.metadata  # no predictions: nothing drawn
     (reason,) = run.decision.failed
     assert "model.txt: sha256 mismatch (expected" in reason.message
     assert not Path(run.outputs.blessed_bundle.path).exists()  # nothing a deploy could take

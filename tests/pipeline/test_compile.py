@@ -15,7 +15,7 @@ def test_every_pipeline_compiles(tmp_path: Path) -> None:
     written = compile_all(tmp_path)
     assert sorted(p.stem for p in written) == sorted(PIPELINES)
     for path in written:
-        spec = yaml.safe_load(path.read_text())
+        spec = next(yaml.safe_load_all(path.read_text()))
         assert spec["pipelineInfo"]["name"]
         assert spec["deploymentSpec"]["executors"], f"{path.name} has no executors"
 
@@ -29,7 +29,7 @@ def test_executors_use_the_versioned_image_and_install_nothing(tmp_path: Path) -
     for path in compile_all(tmp_path):
         text = path.read_text()
         assert ":latest" not in text
-        executors = yaml.safe_load(text)["deploymentSpec"]["executors"]
+        executors = next(yaml.safe_load_all(text))["deploymentSpec"]["executors"]
         for name, executor in executors.items():
             container = executor["container"]
             assert container["image"] == COMPONENT_IMAGE, name
@@ -40,7 +40,7 @@ def test_executors_use_the_versioned_image_and_install_nothing(tmp_path: Path) -
 
 def test_train_and_rollout_fans_out_and_in(tmp_path: Path) -> None:
     (path,) = [p for p in compile_all(tmp_path) if p.stem == "train_and_rollout"]
-    spec = yaml.safe_load(path.read_text())
+    spec = next(yaml.safe_load_all(path.read_text()))
     dag = spec["root"]["dag"]["tasks"]
     assert {"validate", "featurize", "compare"} <= set(dag)
     loops = [t for t in dag.values() if "parameterIterator" in t]

@@ -184,3 +184,42 @@ def test_config_wants_exactly_one_challenger_source() -> None:
         ShadowConfig(champion_uri="c", shadow_uri="s", challenger_url="http://x")
     with pytest.raises(ConfigError, match="model_name is required to replay"):
         ShadowConfig(champion_uri="c", challenger_url="http://x")
+
+
+def _record(tmp: Path, sides: list[dict[str, Any]], strategy: str = "shadow") -> dsl.Artifact:
+    path = tmp / "deployment.json"
+    path.write_text(json.dumps({"target": "local", "strategy": strategy, "sides": sides}))
+    return dsl.Artifact(name="deployment", uri=str(path))
+
+
+def test_a_deployment_record_names_the_challenger_to_replay_to(
+    telco_bundles: Telco, start_servers: Starter, tmp_path: Path
+) -> None:
+    """How the pipeline runs shadow after deploy: the record's shadow side is the challenger."""
+    champion = write_logs(tmp_path / "champion", telco_bundles.good, telco_bundles, "churn")
+    (challenger,) = start_servers(telco_bundles.good)
+    deployment = _record(
+        tmp_path,
+        [
+            {"role": "stable", "url": "http://127.0.0.1:9", "model_name": "churn"},
+            {"role": "shadow", "url": challenger.url, "model_name": challenger.model_name},
+        ],
+    )
+    outputs = _outputs(tmp_path)
+    executor.main({"champion_uri": str(champion), "deployment": deployment, **vars(outputs)})
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["passed"] and result["numbers"]["replay"]["url"] == challenger.url
+    assert result["config"]["model_name"] == challenger.model_name
+
+
+def test_a_record_without_a_serving_shadow_is_a_config_error(tmp_path: Path) -> None:
+    canary = _record(
+        tmp_path, [{"role": "stable", "url": "u"}, {"role": "canary", "url": "v"}], "canary"
+    )
+    with pytest.raises(
+        ConfigError, match=r"expected a shadow side with a URL .*got strategy 'canary'"
+    ):
+        executor.challenger_from_record(canary.path)
+    rendered = _record(tmp_path, [{"role": "shadow", "url": None}])
+    with pytest.raises(ConfigError, match=r"roles \['shadow'\]"):
+        executor.challenger_from_record(rendered.path)
