@@ -22,6 +22,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
 from serving.codec import RequestError
 from serving.grpc_messages import request_body, response_message
+from serving.metrics import GrpcRequestMetrics
 from serving.model import TabularModel
 
 logger = logging.getLogger("serving")
@@ -130,10 +131,11 @@ def grpc_server(
 ) -> grpc.aio.Server:
     """A gRPC server (not yet started) on ``address`` (``host:port``) serving ``service``."""
     server = grpc.aio.server(
+        interceptors=[GrpcRequestMetrics(service.model.name)],
         options=[
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
-        ]
+        ],
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(service, server)
     if server.add_insecure_port(address) == 0:

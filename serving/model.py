@@ -25,7 +25,7 @@ from components._shared import keys
 from components._shared.bundle import load_bundle
 from components._shared.oip import DEFAULT_THRESHOLD
 from serving.codec import RequestError
-from serving.metrics import ModelMetrics
+from serving.metrics import ModelMetrics, describe_model, numeric_ranges, read_profile
 from serving.scoring import Scorer
 
 T = TypeVar("T")
@@ -96,13 +96,17 @@ class TabularModel(kserve.Model):
     def load(self) -> bool:
         """Load and verify the bundle; raises BundleError naming the file that fails."""
         bundle = load_bundle(bundle_directory(self.model_dir))
+        profile = read_profile(bundle_directory(self.model_dir))
+        metrics = ModelMetrics(self.name, numeric_ranges(profile))
         self.scorer = Scorer(
             bundle,
             name=self.name,
             ignore_unknown_columns=self.ignore_unknown_columns,
             threshold=self.threshold,
-            observer=ModelMetrics(self.name),
+            observer=metrics,
+            input_observer=metrics.inputs,
         )
+        describe_model(self.name, bundle, profile)
         self.ready = True
         return self.ready
 

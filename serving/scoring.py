@@ -21,6 +21,8 @@ from serving.codec import Codec, Decoded, RequestError, binary, dump_json, parse
 # Called after every prediction with the scores and the unseen-value counts per column
 # (the runtime's Prometheus metrics; None in the self-check).
 Observer = Callable[[np.ndarray, Mapping[str, int]], None]
+# Called before featurizing with the decoded input columns (nulls and out-of-range metrics).
+InputObserver = Callable[[Mapping[str, np.ndarray]], None]
 
 PLATFORM = "kfp-tabular"
 
@@ -34,6 +36,7 @@ class Scorer:
         ignore_unknown_columns: Accept and ignore columns the schema does not know.
         threshold: P(positive) from which the predicted label is the positive one.
         observer: Receives the scores and unseen counts of every prediction.
+        input_observer: Receives the decoded input columns of every prediction.
     """
 
     def __init__(
@@ -44,10 +47,12 @@ class Scorer:
         ignore_unknown_columns: bool = False,
         threshold: float = 0.5,
         observer: Observer | None = None,
+        input_observer: InputObserver | None = None,
     ) -> None:
         self.bundle = bundle
         self.name = name
         self.observer = observer
+        self.input_observer = input_observer
         self.codec = Codec(
             bundle.schema,
             bundle.featurizer.input_columns_,
@@ -59,6 +64,8 @@ class Scorer:
     def score(self, decoded: Decoded) -> np.ndarray:
         """P(positive) of the decoded rows: the bundle's featurizer, then its booster."""
         unseen: dict[str, int] = {}
+        if self.input_observer is not None:
+            self.input_observer(decoded.columns)
         try:
             features = self.bundle.featurizer.transform(decoded.columns, unseen=unseen)
         except DataError as exc:  # the codec checks first; anything left is still the input's

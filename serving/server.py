@@ -17,6 +17,7 @@ import uvicorn
 from components import __version__
 from serving.app import App, server_metadata
 from serving.grpc_service import InferenceService, grpc_server
+from serving.metrics import RequestMetrics
 from serving.model import TabularModel
 from serving.openapi import build_openapi
 
@@ -34,7 +35,7 @@ def run(model: TabularModel, args: argparse.Namespace) -> None:
         openapi=build_openapi(model.scorer.codec, args.model_name, __version__),
     )
     config = uvicorn.Config(
-        app,
+        RequestMetrics(app, model.name),
         host=args.host,
         port=args.http_port,
         loop="asyncio" if args.event_loop == "asyncio" else "uvloop",

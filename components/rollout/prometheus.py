@@ -32,18 +32,34 @@ ERRORS: Final = "errors"
 LATENCY_P95: Final = "latency_p95_seconds"
 SCORE_BUCKETS: Final = "score_buckets"
 QUERY_NAMES: Final = (REQUESTS, ERRORS, LATENCY_P95, SCORE_BUCKETS)
-# Defaults: KServe's own histogram for requests and latency, the runtime's score histogram,
-# and Istio's request counter for failures (the runtime itself only sees requests it answered).
-DEFAULT_QUERIES: Final = {
-    REQUESTS: 'sum(increase(istio_requests_total{{destination_workload_namespace="{namespace}",'
-    'destination_workload=~"{workload}"}}[{window}]))',
-    ERRORS: 'sum(increase(istio_requests_total{{destination_workload_namespace="{namespace}",'
-    'destination_workload=~"{workload}",response_code=~"5.."}}[{window}]))',
-    LATENCY_P95: "histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket"
-    '{{namespace="{namespace}",pod=~"{pods}"}}[{window}])))',
+# The key of ``prometheus_queries`` that picks a preset (its other keys still override it).
+PRESET: Final = "preset"
+_SIDE: Final = 'namespace="{namespace}",pod=~"{pods}"'
+# Defaults: the runtime's own metrics (serving/metrics.py), selected by namespace and pods.
+RUNTIME_QUERIES: Final = {
+    REQUESTS: f"sum(increase(kfp_tabular_requests_total{{{{{_SIDE}}}}}[{{window}}]))",
+    ERRORS: f'sum(increase(kfp_tabular_requests_total{{{{{_SIDE},status_class="5xx"}}}}'
+    "[{window}]))",
+    LATENCY_P95: "histogram_quantile(0.95, sum by (le) (rate("
+    f"kfp_tabular_request_duration_seconds_bucket{{{{{_SIDE}}}}}[{{window}}])))",
     SCORE_BUCKETS: "sum by (le) (increase(kfp_tabular_prediction_score_bucket"
-    '{{namespace="{namespace}",pod=~"{pods}"}}[{window}]))',
+    f"{{{{{_SIDE}}}}}[{{window}}]))",
 }
+# Istio's request counter for requests and failures (it also sees the requests a crashed pod
+# never answered), KServe's latency histogram, the runtime's score histogram.
+_ISTIO_SIDE: Final = (
+    'destination_workload_namespace="{namespace}",destination_workload=~"{workload}"'
+)
+ISTIO_QUERIES: Final = {
+    REQUESTS: f"sum(increase(istio_requests_total{{{{{_ISTIO_SIDE}}}}}[{{window}}]))",
+    ERRORS: f'sum(increase(istio_requests_total{{{{{_ISTIO_SIDE},response_code=~"5.."}}}}'
+    "[{window}]))",
+    LATENCY_P95: "histogram_quantile(0.95, sum by (le) (rate(request_predict_seconds_bucket"
+    f"{{{{{_SIDE}}}}}[{{window}}])))",
+    SCORE_BUCKETS: RUNTIME_QUERIES[SCORE_BUCKETS],
+}
+PRESETS: Final = {"runtime": RUNTIME_QUERIES, "istio": ISTIO_QUERIES}
+DEFAULT_QUERIES: Final = RUNTIME_QUERIES
 SCRAPE_TIMEOUT_S: Final = 5.0
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -181,11 +197,18 @@ class PrometheusClient:
 
 
 def queries_with_defaults(overrides: Mapping[str, str]) -> dict[str, str]:
-    """The default PromQL with the given names replaced; an unknown name is an error."""
+    """The preset's PromQL (``preset``: runtime, the default, or istio) with the given names
+    replaced; an unknown name or preset is an error."""
+    overrides = dict(overrides)
+    preset = overrides.pop(PRESET, "runtime")
+    if preset not in PRESETS:
+        raise ConfigError(expected_got("prometheus queries preset", sorted(PRESETS), repr(preset)))
     unknown = sorted(set(overrides) - set(QUERY_NAMES))
     if unknown:
-        raise ConfigError(expected_got("prometheus queries", f"names in {QUERY_NAMES}", unknown))
-    return {**DEFAULT_QUERIES, **overrides}
+        raise ConfigError(
+            expected_got("prometheus queries", f"names in {(*QUERY_NAMES, PRESET)}", unknown)
+        )
+    return {**PRESETS[preset], **overrides}
 
 
 def cluster_window(
@@ -219,7 +242,7 @@ def cluster_window(
         requests=round(requests),
         errors=round(errors),
         latency_p95_value_ms=None if p95 is None else p95 * 1000.0,
-        latency_source="prometheus request_predict_seconds p95",
+        latency_source="prometheus p95",
         score_bounds=score_bounds,
         score_counts=counts,
         extra=extra,

@@ -1,6 +1,11 @@
 """The kubernetes target without a cluster: a recording CustomObjectsApi double stands in for
 the API server and a stub Prometheus HTTP API (a real local HTTP server answering canned
-vectors) for Prometheus. What is tested is the objects sent and the queries made."""
+vectors) for Prometheus. What is tested is the objects sent and the queries made.
+
+The stub stays for what cannot be produced for real here: Istio's ``istio_requests_total``
+(the ``istio`` query preset, including 5xx a crashed pod never answered) and the Standard
+deployment mode's selectors. The default queries run on a real Prometheus scraping real servers
+in ``test_prometheus_rollout.py``."""
 
 from __future__ import annotations
 
@@ -70,7 +75,7 @@ class PrometheusStub:
             }
         if "histogram_quantile" in query:
             return {"resultType": "vector", "result": [vector(0.004)]}
-        if 'response_code=~"5.."' in query:
+        if 'response_code=~"5.."' in query or 'status_class="5xx"' in query:
             return {
                 "resultType": "vector",
                 "result": [vector(600 * (self.canary_error_rate if canary else 0.0))],
@@ -107,7 +112,11 @@ def _record(mode: str, canary_predictor: str | None = None) -> dict[str, Any]:
 
 
 def _config(url: str) -> RolloutConfig:
-    return RolloutConfig(window_seconds=0.01, prometheus_url=url)
+    # Istio's metrics (the stub answers them): a real Istio is not available here. The runtime's
+    # own metrics, the default, are tested on a real Prometheus (test_prometheus_rollout.py).
+    return RolloutConfig(
+        window_seconds=0.01, prometheus_url=url, prometheus_queries={"preset": "istio"}
+    )
 
 
 def test_knative_healthy_canary_steps_traffic_then_promotes(
