@@ -66,7 +66,8 @@ def rollout(
         min_detectable_effect: Accuracy drop the A/B test must be able to see.
         prometheus_url: Prometheus HTTP API (kubernetes target).
         prometheus_queries: PromQL overrides by name (requests, errors, latency_p95_seconds,
-            score_buckets), templated with {namespace} {pods} {workload} {window}.
+            score_buckets); preset picks the query set: runtime (default) or istio. Queries are
+            templated with {namespace} {pods} {workload} {window}.
         prometheus_selectors: Per-side overrides of the pods regex and workload name Prometheus
             series carry, e.g. {"canary": {"pods": "churn-predictor-00002-.*", "workload":
             "churn-predictor-00002-deployment"}}.

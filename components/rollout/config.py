@@ -44,7 +44,8 @@ class RolloutConfig(ComponentConfig):
     prometheus_url: str = param("", "Prometheus HTTP API (kubernetes target).")
     prometheus_queries: dict = param(
         {},
-        "PromQL overrides by name (requests, errors, latency_p95_seconds, score_buckets).",
+        "PromQL overrides by name (requests, errors, latency_p95_seconds, score_buckets); "
+        "preset picks the query set: runtime (default) or istio.",
     )
     prometheus_selectors: dict = param(
         {}, "Per-side overrides of the pods regex and workload name Prometheus series carry."
