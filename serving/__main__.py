@@ -10,9 +10,11 @@ process with exit code 1 and a message naming the file.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from components._shared.errors import BundleError
+from components._shared.keys import MANIFEST_SHA256_ENV
 from components._shared.oip import DEFAULT_THRESHOLD
 from serving.app import DEFAULT_MAX_BODY_BYTES
 
@@ -59,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--access_log", action="store_true", help="Log one line per request (lean server)."
     )
+    parser.add_argument(
+        "--manifest_sha256",
+        default=os.environ.get(MANIFEST_SHA256_ENV, ""),
+        help="Refuse a bundle whose manifest.json has another sha256 (deploy sets "
+        f"${MANIFEST_SHA256_ENV} from the blessed bundle; empty: not required).",
+    )
     return parser
 
 
@@ -78,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         args.model_dir,
         ignore_unknown_columns=args.ignore_unknown_columns,
         threshold=args.threshold,
+        manifest_sha256=args.manifest_sha256,
     )
     try:
         model.load()

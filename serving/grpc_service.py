@@ -22,7 +22,7 @@ from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
 from serving.codec import RequestError
 from serving.grpc_messages import request_body, response_message
-from serving.metrics import GrpcRequestMetrics
+from serving.metrics import GrpcRequestMetrics, count_grpc_error
 from serving.model import TabularModel
 
 logger = logging.getLogger("serving")
@@ -56,6 +56,10 @@ def _status(
         except Exception as exc:  # a bug of ours, not the client's: logged with its trace
             logger.exception("unexpected error in gRPC %s", handler.__name__)
             code, message = grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}"
+        if handler.__name__ == "ModelInfer":
+            # Counted before abort sends the status: a client that reads /metrics right after
+            # the error must find it (the interceptor counts only calls that end well).
+            count_grpc_error(self.model.name, code)
         await context.abort(code, message)
         raise AssertionError("context.abort returned")  # it raises; this line is never reached
 

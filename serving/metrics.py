@@ -13,7 +13,6 @@ call per row, and batched requests must cost per row only in the model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -222,12 +221,6 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
-def bundle_digest(manifest: Mapping[str, Any]) -> str:
-    """sha256 of the manifest's file -> sha256 map: one value per distinct bundle content."""
-    files = manifest.get(keys.MANIFEST_FILES) or {}
-    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
-
-
 def describe_model(model_name: str, bundle: Any, profile: Mapping[str, Any] | None) -> None:
     """Set the info metric and the reference positive rate for the loaded bundle."""
     manifest = bundle.manifest
@@ -237,7 +230,8 @@ def describe_model(model_name: str, bundle: Any, profile: Mapping[str, Any] | No
             "family": str(bundle.family),
             "version": str(manifest.get(keys.MANIFEST_CREATED_AT) or ""),
             "code_version": str(manifest.get(keys.MANIFEST_CODE_VERSION) or ""),
-            "bundle_digest": bundle_digest(manifest),
+            # The digest deploy records and the runtime can require: sha256 of manifest.json.
+            "bundle_digest": str(bundle.manifest_sha256),
         }
     )
     rate = ((profile or {}).get("target") or {}).get("positive_rate")
@@ -323,6 +317,11 @@ def grpc_status_class(code: grpc.StatusCode | None) -> str:
     return "4xx" if code in _GRPC_CLIENT_CODES else "5xx"
 
 
+def count_grpc_error(model_name: str, code: grpc.StatusCode) -> None:
+    """Count a ``ModelInfer`` call that ends with ``code`` (before the status is sent)."""
+    REQUESTS.labels(model_name, "grpc", grpc_status_class(code)).inc()
+
+
 class GrpcRequestMetrics(grpc.aio.ServerInterceptor):
     """The same request metrics for the gRPC ``ModelInfer`` calls (protocol ``grpc``)."""
 
@@ -340,16 +339,15 @@ class GrpcRequestMetrics(grpc.aio.ServerInterceptor):
             in_flight = IN_FLIGHT.labels(model_name, "grpc")
             in_flight.inc()
             start = time.perf_counter()
-            code = None
             try:
-                return await inner(request, context)
-            except BaseException:
-                code = context.code() or grpc.StatusCode.UNKNOWN
-                raise
+                response = await inner(request, context)
             finally:
                 in_flight.dec()
                 DURATION.labels(model_name, "grpc").observe(time.perf_counter() - start)
-                REQUESTS.labels(model_name, "grpc", grpc_status_class(code)).inc()
+            # Errors were counted by the service before it aborted (count_grpc_error); this
+            # line runs before grpc sends the response, so a reader never sees it uncounted.
+            REQUESTS.labels(model_name, "grpc", grpc_status_class(None)).inc()
+            return response
 
         return grpc.unary_unary_rpc_method_handler(
             counted,

@@ -76,6 +76,8 @@ class TabularModel(kserve.Model):
         model_dir: The bundle directory (KServe's /mnt/models, or any local path).
         ignore_unknown_columns: Accept and ignore columns the schema does not know.
         threshold: P(positive) from which the predicted label is the positive one.
+        manifest_sha256: When set, the bundle's ``manifest.json`` must have this sha256 (deploy
+            sets it from the blessed bundle; a changed manifest is refused at load).
     """
 
     def __init__(
@@ -85,9 +87,11 @@ class TabularModel(kserve.Model):
         *,
         ignore_unknown_columns: bool = False,
         threshold: float = DEFAULT_THRESHOLD,
+        manifest_sha256: str | None = None,
     ) -> None:
         super().__init__(name)
         self.model_dir = model_dir
+        self.manifest_sha256 = manifest_sha256 or None
         self.ignore_unknown_columns = ignore_unknown_columns
         self.threshold = threshold
         self.scorer: Scorer | None = None
@@ -95,7 +99,7 @@ class TabularModel(kserve.Model):
 
     def load(self) -> bool:
         """Load and verify the bundle; raises BundleError naming the file that fails."""
-        bundle = load_bundle(bundle_directory(self.model_dir))
+        bundle = load_bundle(bundle_directory(self.model_dir), manifest_sha256=self.manifest_sha256)
         profile = read_profile(bundle_directory(self.model_dir))
         metrics = ModelMetrics(self.name, numeric_ranges(profile))
         self.scorer = Scorer(

@@ -129,6 +129,8 @@ class Bundle:
         family: Model family.
         predictor: The loaded model (:class:`families.Predictor`).
         uri: Where the bundle was loaded from.
+        manifest_sha256: sha256 of ``manifest.json`` itself: the bundle's one digest, recorded
+            by the gate, deploy and the InferenceService annotation, and exported by serving.
     """
 
     manifest: dict[str, Any]
@@ -137,6 +139,7 @@ class Bundle:
     family: str
     predictor: Predictor
     uri: str = ""
+    manifest_sha256: str = ""
 
     @property
     def name(self) -> str:
@@ -219,10 +222,21 @@ def verify_files(directory: str | Path, manifest: Mapping[str, Any]) -> None:
         )
 
 
-def _load_dir(directory: Path, uri: str) -> Bundle:
+def _load_dir(directory: Path, uri: str, expected_manifest_sha256: str | None) -> Bundle:
     if not directory.is_dir():
         raise BundleError(f"bundle {uri!r} is not a directory")
     manifest = _read_manifest(directory)
+    digest = sha256_file(directory / keys.MANIFEST_FILE)
+    if expected_manifest_sha256 and digest != expected_manifest_sha256.strip().lower():
+        # The manifest lists every other file's sha256 but cannot list its own: a digest
+        # recorded elsewhere (the blessing, deploy's record) is what protects it.
+        raise BundleError(
+            expected_got(
+                f"{keys.MANIFEST_FILE} sha256 of bundle {uri!r}",
+                f"{expected_manifest_sha256} (the digest recorded when it was blessed and deployed)",
+                f"{digest}: the manifest was changed, refusing to load it",
+            )
+        )
     verify_files(directory, manifest)
     family = manifest.get(keys.MANIFEST_FAMILY)
     if family not in families.FAMILIES:
@@ -252,11 +266,17 @@ def _load_dir(directory: Path, uri: str) -> Bundle:
         family=family,
         predictor=predictor,
         uri=uri,
+        manifest_sha256=digest,
     )
 
 
-def load_bundle(path_or_uri: str | Path) -> Bundle:
+def load_bundle(path_or_uri: str | Path, *, manifest_sha256: str | None = None) -> Bundle:
     """Load a bundle from a local directory, ``file://`` or ``gs://`` prefix, verified.
+
+    Args:
+        path_or_uri: The bundle.
+        manifest_sha256: When given, ``manifest.json`` itself must have this sha256 (the digest
+            deploy recorded): every other file is protected by the manifest, the manifest by it.
 
     Raises:
         BundleError: naming the file that is missing, unlisted, unparsable or whose sha256 does
@@ -267,8 +287,8 @@ def load_bundle(path_or_uri: str | Path) -> Bundle:
         # Verification runs on the downloaded copy, and every file is read into memory before
         # the temporary copy goes away.
         with io.local_copy(uri) as local:
-            return _load_dir(Path(local), uri)
-    return _load_dir(io.local_path(uri), uri)
+            return _load_dir(Path(local), uri, manifest_sha256)
+    return _load_dir(io.local_path(uri), uri, manifest_sha256)
 
 
 def copy_with_model_card(

@@ -272,3 +272,11 @@ METRIC_SHADOW_PAIRS: Final = "paired_requests"
 METRIC_SHADOW_AGREEMENT: Final = "label_agreement"
 META_DECISION: Final = "decision"
 META_PASSED: Final = "passed"
+
+# The bundle's own digest (sha256 of manifest.json) as deploy hands it to the runtime: an env var
+# of the predictor container (the runtime refuses another manifest) and an InferenceService
+# annotation (what a person or a policy reads on the cluster).
+MANIFEST_SHA256_ENV: Final = "KFP_TABULAR_MANIFEST_SHA256"
+MANIFEST_SHA256_ANNOTATION: Final = "kfp-tabular.io/manifest-sha256"
+BLESSING_BUNDLE_MANIFEST_SHA256: Final = "bundle_manifest_sha256"
+DEPLOY_MANIFEST_SHA256: Final = "manifest_sha256"

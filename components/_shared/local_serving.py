@@ -103,6 +103,7 @@ def start_server(
     port: int | None = None,
     log_path: str | None = None,
     ready_timeout: float = 60.0,
+    manifest_sha256: str = "",
 ) -> LocalServer:
     """Start ``python -m serving`` for a bundle on localhost and wait until it is ready.
 
@@ -112,6 +113,7 @@ def start_server(
         port: HTTP port; a free one when None.
         log_path: File receiving the server's stdout and stderr; a temporary file when None.
         ready_timeout: Seconds to wait for ``/v2/health/ready``.
+        manifest_sha256: When set, the server refuses a bundle whose manifest has another sha256.
 
     Returns:
         The running server. It is detached (own session) and outlives this process: stop it
@@ -130,7 +132,7 @@ def start_server(
         fd, log_path = tempfile.mkstemp(prefix=f"serving-{model_name}-{port}-", suffix=".log")
         os.close(fd)
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    process = _spawn(bundle_dir, model_name, port, log_path)
+    process = _spawn(bundle_dir, model_name, port, log_path, manifest_sha256)
     server = LocalServer(
         url=f"http://{HOST}:{port}",
         pid=process.pid,
@@ -143,7 +145,9 @@ def start_server(
     return server
 
 
-def _spawn(bundle_dir: str, model_name: str, port: int, log_path: str) -> subprocess.Popen[bytes]:
+def _spawn(
+    bundle_dir: str, model_name: str, port: int, log_path: str, manifest_sha256: str = ""
+) -> subprocess.Popen[bytes]:
     """``python -m serving`` for the bundle, detached, its output appended to ``log_path``."""
     command = [
         sys.executable,
@@ -156,6 +160,7 @@ def _spawn(bundle_dir: str, model_name: str, port: int, log_path: str) -> subpro
         # KServe's parser still binds a gRPC port number; give it a free one even though off.
         f"--grpc_port={free_port()}",
         "--enable_grpc=false",
+        *([f"--manifest_sha256={manifest_sha256}"] if manifest_sha256 else []),
     ]
     # One thread per booster: several local servers share this machine's cores.
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

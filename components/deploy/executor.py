@@ -32,8 +32,9 @@ from components._shared.artifacts import (
     set_display_name,
     write_text_atomic,
 )
+from components._shared.bundle import sha256_file
 from components._shared.entry import sort_arguments
-from components._shared.errors import DataReadError
+from components._shared.errors import DataReadError, expected_got
 from components.deploy import apply, local, render
 from components.deploy.config import DeployConfig
 from components.deploy.plan import DeployPlan, plan
@@ -102,6 +103,30 @@ def read_blessing(blessing: ArtifactLike) -> dict[str, Any]:
             f"{verdict.get(keys.BLESSING_VERDICT) if isinstance(verdict, dict) else None!r}: {summary})"
         )
     return verdict
+
+
+def blessed_digest(bundle_dir: str, verdict: dict[str, Any]) -> str:
+    """sha256 of the bundle's manifest.json, which must be the one the gate blessed.
+
+    The blessing records the blessed bundle's digest; a bundle whose manifest differs (edited
+    after the gate, or another bundle wired in) is refused. When the bundle's files are not on
+    this machine (only its URI is), the gate's digest is what deploy hands on; a blessing from
+    before the digest was recorded gives the digest of what is deployed, or none.
+    """
+    blessed = str(verdict.get(keys.BLESSING_BUNDLE_MANIFEST_SHA256) or "")
+    path = Path(bundle_dir) / keys.MANIFEST_FILE
+    if not path.is_file():
+        return blessed
+    digest = sha256_file(path)
+    if blessed and blessed != digest:
+        raise NotBlessedError(
+            expected_got(
+                f"deploy: {keys.MANIFEST_FILE} sha256 of bundle {bundle_dir!r}",
+                f"{blessed} (the bundle the gate blessed)",
+                f"{digest}: refusing to deploy a bundle that is not the blessed one",
+            )
+        )
+    return digest
 
 
 def cluster_sides(resolved: DeployPlan, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -242,7 +267,11 @@ def run(
         LocalServingError: a local server did not start.
     """
     verdict = read_blessing(inputs.blessing)
-    resolved = plan(config, bundle_uri=inputs.bundle.uri or inputs.bundle.path)
+    resolved = plan(
+        config,
+        bundle_uri=inputs.bundle.uri or inputs.bundle.path,
+        manifest_sha256=blessed_digest(inputs.bundle.path, verdict),
+    )
     documents = render.render(resolved)
     files = render.write_documents(documents, outputs.manifests.path)
     deployed = deploy_to_target(
@@ -346,6 +375,7 @@ def deployment_record(
         keys.LINEAGE_DEPLOYED_REVISION: deployed.deployed_revision,
         keys.DEPLOY_NOTES: deployed.notes,
         keys.DEPLOY_DEPLOYED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+        keys.DEPLOY_MANIFEST_SHA256: resolved.manifest_sha256,
         "blessing": {
             keys.BLESSING_VERDICT: verdict.get(keys.BLESSING_VERDICT),
             keys.BLESSING_RULE_VERSION: verdict.get(keys.BLESSING_RULE_VERSION),

@@ -64,12 +64,14 @@ def start_sides(
         servers.append((role, uri, directory))
 
     def start(item: tuple[str, str, str]) -> LocalServer:
-        role, _, directory = item
+        role, uri, directory = item
         return start_server(
             directory,
             model_name=plan.name,
             log_path=str(work_dir / f"{role}.log"),
             ready_timeout=ready_timeout_s,
+            # The challenger's server refuses any manifest but the blessed one, as on a cluster.
+            manifest_sha256=plan.manifest_sha256 if uri == plan.storage_uri else "",
         )
 
     with ThreadPoolExecutor(max_workers=len(servers)) as pool:

@@ -57,6 +57,7 @@ class DeployPlan:
     storage_uri: str  # the challenger bundle's URI for KServe's storage initializer
     logger: PayloadLogger
     notes: tuple[str, ...] = ()
+    manifest_sha256: str = ""  # the challenger's manifest.json digest, handed to the runtime
 
     @property
     def name(self) -> str:
@@ -69,7 +70,7 @@ class DeployPlan:
         return f"{self.name}-shadow"
 
 
-def plan(config: DeployConfig, *, bundle_uri: str) -> DeployPlan:
+def plan(config: DeployConfig, *, bundle_uri: str, manifest_sha256: str = "") -> DeployPlan:
     """Resolve the config: the bundle's URI (``bundle_uri`` unless ``storage_uri`` is given),
     the payload logger, and the effective strategy.
 
@@ -94,4 +95,4 @@ def plan(config: DeployConfig, *, bundle_uri: str) -> DeployPlan:
             f"strategy {config.strategy} needs a champion (champion_storage_uri) as the stable "
             "side; none given (first deployment), so the challenger is deployed direct"
         )
-    return DeployPlan(config, strategy, storage_uri, logger, tuple(notes))
+    return DeployPlan(config, strategy, storage_uri, logger, tuple(notes), manifest_sha256)

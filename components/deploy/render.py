@@ -12,6 +12,7 @@ autoscaling fields; a logger always has a ``mode``.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -60,7 +61,7 @@ def _labels(role: str) -> dict[str, str]:
 
 def _model(plan: DeployPlan, storage_uri: str) -> dict[str, Any]:
     resources = {"cpu": plan.config.cpu, "memory": plan.config.memory}
-    return {
+    model: dict[str, Any] = {
         "modelFormat": dict(MODEL_FORMAT),
         "runtime": RUNTIME_NAME,
         "protocolVersion": "v2",
@@ -68,6 +69,10 @@ def _model(plan: DeployPlan, storage_uri: str) -> dict[str, Any]:
         # requests = limits: Guaranteed QoS, and a latency benchmark that means something.
         "resources": {"requests": dict(resources), "limits": dict(resources)},
     }
+    if storage_uri == plan.storage_uri and plan.manifest_sha256:
+        # The runtime refuses to serve a bundle whose manifest.json is not the blessed one.
+        model["env"] = [{"name": keys.MANIFEST_SHA256_ENV, "value": plan.manifest_sha256}]
+    return model
 
 
 def _predictor(
@@ -235,8 +240,17 @@ def _check_kserve_rules(doc: dict[str, Any]) -> None:
 def render(plan: DeployPlan) -> list[dict[str, Any]]:
     """The validated documents of a deployment."""
     documents = build_documents(plan)
+    if plan.manifest_sha256:
+        _annotate_digest(documents, plan)
     validate_documents(documents)
     return documents
+
+
+def _annotate_digest(documents: list[dict[str, Any]], plan: DeployPlan) -> None:
+    """Annotate every InferenceService that serves the challenger with its manifest digest."""
+    for doc in documents:
+        if doc["kind"] == "InferenceService" and plan.storage_uri in json.dumps(doc["spec"]):
+            doc["metadata"]["annotations"][keys.MANIFEST_SHA256_ANNOTATION] = plan.manifest_sha256
 
 
 def document_file_name(index: int, doc: dict[str, Any]) -> str:

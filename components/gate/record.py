@@ -53,7 +53,11 @@ def write(
         result, inputs.challenger.path, outputs.blessed_bundle, config, decided_at
     )
     bundle_uri = (outputs.blessed_bundle.uri or outputs.blessed_bundle.path) if sealed else None
-    _json_file(outputs.blessing.path, blessing_record(result, config, decided_at, bundle_uri))
+    digest = outputs.blessed_bundle.metadata.get(keys.META_CONTENT_SHA256) if sealed else None
+    record = blessing_record(result, config, decided_at, bundle_uri)
+    # deploy checks that it deploys exactly this manifest, and hands the digest to the runtime.
+    record[keys.BLESSING_BUNDLE_MANIFEST_SHA256] = digest
+    _json_file(outputs.blessing.path, record)
     case, decision = result.case, result.decision
     write_text_atomic(
         outputs.rationale.path,
@@ -70,7 +74,7 @@ def write(
     blessed_bundle = (
         {
             "uri": bundle_uri,
-            "manifest_sha256": outputs.blessed_bundle.metadata.get(keys.META_CONTENT_SHA256),
+            "manifest_sha256": digest,
         }
         if sealed
         else None

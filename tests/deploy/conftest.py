@@ -28,7 +28,9 @@ from components.deploy.config import DeployConfig
 from tests.fixtures.datasets import fast_candidate, telco_spine
 
 
-def write_blessing(directory: Path, *, blessed: bool = True) -> dsl.Artifact:
+def write_blessing(
+    directory: Path, *, blessed: bool = True, manifest_sha256: str | None = None
+) -> dsl.Artifact:
     """A blessing artifact in the gate's layout (components/gate/README.md)."""
     path = directory / "blessing.json"
     verdict = keys.VERDICT_BLESSED if blessed else keys.VERDICT_REFUSED
@@ -40,6 +42,11 @@ def write_blessing(directory: Path, *, blessed: bool = True) -> dsl.Artifact:
                 keys.BLESSING_RULE_VERSION: "gate-rule/1",
                 keys.BLESSING_SUMMARY: "all 7 checks passed" if blessed else "auc below the floor",
                 keys.BLESSING_REASONS: [],
+                **(
+                    {keys.BLESSING_BUNDLE_MANIFEST_SHA256: manifest_sha256}
+                    if manifest_sha256
+                    else {}
+                ),
             }
         )
     )

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
+from kfp import dsl
 
 from components._shared import keys
+from components._shared.bundle import sha256_file
 from components._shared.errors import ConfigError
 from components._shared.manifests import ManifestError, load_documents, validate_manifest
 from components.deploy import executor, render
@@ -321,3 +323,29 @@ def test_main_takes_the_component_arguments_as_kfp_passes_them(
     assert record["sides"][0]["bundle_uri"] == CHAMPION
     mirror = rendered(outputs)[-1]
     assert mirror["spec"]["http"][0]["mirrorPercentage"] == {"value": 25.0}
+
+
+def test_the_blessed_manifest_digest_is_recorded_annotated_and_required(
+    outputs: Outputs, bundles: Any, tmp_path: Path
+) -> None:
+    challenger = dsl.Model(name="blessed_bundle", uri=str(bundles.challenger))
+    digest = sha256_file(bundles.challenger / keys.MANIFEST_FILE)
+    blessing = write_blessing(tmp_path, manifest_sha256=digest)
+    record = deploy(
+        outputs, challenger, blessing, strategy="direct", inference_service_name="churn"
+    )
+    assert record[keys.DEPLOY_MANIFEST_SHA256] == digest
+    (isvc,) = rendered(outputs)
+    assert isvc["metadata"]["annotations"][keys.MANIFEST_SHA256_ANNOTATION] == digest
+    env = isvc["spec"]["predictor"]["model"]["env"]
+    assert env == [{"name": keys.MANIFEST_SHA256_ENV, "value": digest}]
+
+
+def test_a_bundle_that_is_not_the_blessed_one_is_refused(
+    outputs: Outputs, bundles: Any, tmp_path: Path
+) -> None:
+    challenger = dsl.Model(name="blessed_bundle", uri=str(bundles.champion))
+    blessing = write_blessing(tmp_path, manifest_sha256="f" * 64)
+    with pytest.raises(NotBlessedError, match=r"expected f{64} \(the bundle the gate blessed\)"):
+        deploy(outputs, challenger, blessing, strategy="direct")
+    assert not Path(outputs.manifests.path).exists()

@@ -87,6 +87,9 @@ def test_clearly_better_challenger_than_a_weak_champion_is_blessed(
     meta = run.outputs.blessed_bundle.metadata
     assert meta[keys.META_BLESSED] is True and meta[keys.META_CANDIDATE] == "good"
     assert meta[keys.META_CONTENT_SHA256] == sha256_file(copy / keys.MANIFEST_FILE)
+    # deploy deploys exactly this manifest: the blessing names its digest.
+    assert run.blessing[keys.BLESSING_BUNDLE_MANIFEST_SHA256] == blessed.manifest_sha256
+    assert blessed.manifest_sha256 == meta[keys.META_CONTENT_SHA256]
 
     # The lineage record: inputs with hashes, code version, candidates, champion, thresholds.
     record = run.lineage

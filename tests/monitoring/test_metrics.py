@@ -10,8 +10,9 @@ import pytest
 from kserve.protocol.grpc import grpc_predict_v2_pb2 as pb
 from kserve.protocol.grpc import grpc_predict_v2_pb2_grpc as pb_grpc
 
+from components._shared.bundle import sha256_file
 from components.rollout.prometheus import Samples, parse_metrics
-from serving.metrics import bundle_digest, grpc_status_class, protocol_of, status_class
+from serving.metrics import grpc_status_class, protocol_of, status_class
 from tests.serving.conftest import Runtime, Trained
 
 
@@ -109,7 +110,7 @@ def test_scores_unseen_and_model_info(served: Runtime, trained: Trained) -> None
     manifest = trained.bundle.manifest
     info = [dict(labels) for (s, labels), v in after.items() if s == "kfp_tabular_model_info"]
     assert len(info) == 1 and info[0]["model_name"] == "churn"
-    assert info[0]["bundle_digest"] == bundle_digest(manifest)
+    assert info[0]["bundle_digest"] == sha256_file(trained.path / "manifest.json")
     assert info[0]["candidate"] == trained.bundle.name
     assert info[0]["family"] == "xgboost"
     assert info[0]["version"] == manifest["created_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,30 @@ def test_tampered_bundle_refuses_to_start_naming_the_file(trained: Trained, tmp_
     assert result.returncode == 1
     assert f"{keys.FEATURIZER_FILE}: sha256 mismatch" in result.stderr
     assert "refusing to serve" in result.stderr
+
+
+def test_a_required_manifest_digest_that_differs_refuses_to_start(
+    trained: Trained, tmp_path: Path
+) -> None:
+    # deploy sets KFP_TABULAR_MANIFEST_SHA256 (or --manifest_sha256) from the blessed bundle.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            f"--model_dir={trained.path}",
+            f"--http_port={free_port()}",
+            "--enable_grpc=false",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, keys.MANIFEST_SHA256_ENV: "0" * 64},
+    )
+    assert result.returncode == 1
+    assert f"{keys.MANIFEST_FILE} sha256" in result.stderr
+    assert "0" * 64 in result.stderr and "refusing to serve" in result.stderr
 
 
 def test_bundle_directory_finds_a_bundle_one_level_down(trained: Trained, tmp_path: Path) -> None:

@@ -170,6 +170,19 @@ def test_changed_byte_is_refused_naming_the_file_and_digests(bundle_dir: Path) -
         load_bundle(str(bundle_dir))
 
 
+def test_an_edited_manifest_is_refused_when_its_digest_is_required(bundle_dir: Path) -> None:
+    # The manifest guards every other file; its own digest, recorded by the gate and handed on
+    # by deploy, guards the manifest: a one-byte edit of the positive label is refused.
+    manifest_path = bundle_dir / keys.MANIFEST_FILE
+    blessed = sha256_file(manifest_path)
+    assert load_bundle(str(bundle_dir), manifest_sha256=blessed).manifest_sha256 == blessed
+    text = manifest_path.read_text()
+    manifest_path.write_text(text.replace('"positive_label": "Yes"', '"positive_label": "Yez"', 1))
+    assert load_bundle(str(bundle_dir)).schema.positive_label == "Yez"  # unprotected without it
+    with pytest.raises(BundleError, match=rf"manifest\.json sha256 .*expected {blessed}.*changed"):
+        load_bundle(str(bundle_dir), manifest_sha256=blessed)
+
+
 def test_missing_file_is_refused(bundle_dir: Path) -> None:
     (bundle_dir / keys.PROFILE_FILE).unlink()
     with pytest.raises(
