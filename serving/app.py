@@ -20,12 +20,13 @@ hop would cost more than the prediction on one core.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from kserve.errors import InvalidInput
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -40,6 +41,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+# Bodies from this size on are scored in a worker thread (about 150 Telco rows of JSON).
+OFF_LOOP_BYTES: Final = 64 * 1024
+# What is read and dropped of a refused body so that the client receives its 413.
+DRAIN_BYTES: Final = 64 * 1024 * 1024
+T = TypeVar("T")
 SERVER_NAME: Final = "kfp-tabular"
 # Triton's name for the binary tensor data extension (serving.codec.binary), which clients probe.
 EXTENSIONS: Final = ("binary_tensor_data",)
@@ -127,7 +133,7 @@ class App:
                 if action == "infer":
                     self._allow(method, "POST")
                     body = await self._body(scope, receive)
-                    return self._infer(body, _header_length(scope))
+                    return await _off_loop_if_large(body, self._infer, body, _header_length(scope))
                 self._allow(method, "GET")
                 if action == "ready":
                     return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
@@ -140,7 +146,8 @@ class App:
                 if predict:
                     self._allow(method, "POST")
                     body = await self._body(scope, receive)
-                    return 200, self.model.predict_v1_bytes(body), _JSON
+                    response = await _off_loop_if_large(body, self.model.predict_v1_bytes, body)
+                    return 200, response, _JSON
                 self._allow(method, "GET")
                 return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
         else:
@@ -197,7 +204,13 @@ class App:
         return body
 
     async def _raw_body(self, scope: Scope, receive: Receive) -> bytes:
-        """The whole request body as sent, refused with 413 as soon as it is over the limit."""
+        """The whole request body as sent, refused with 413 as soon as it is over the limit.
+
+        Before the 413 goes out, what the client is still sending is read and dropped (up to
+        :data:`DRAIN_BYTES`): a server that answers and closes with unread bytes in its socket
+        sends a TCP reset, and a client that asked for ``Connection: close`` would see the reset
+        instead of the 413.
+        """
         limit = self.max_body_bytes
         for key, value in scope["headers"]:
             if key == b"content-length":
@@ -206,6 +219,7 @@ class App:
                 except ValueError:
                     raise HTTPError(400, "content-length: expected an integer") from None
                 if declared > limit:
+                    await _drain(receive)
                     raise HTTPError(413, _too_large(declared, limit))
         message = await receive()
         body = message.get("body", b"")
@@ -218,9 +232,34 @@ class App:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
+                await _drain(receive, more=bool(message.get("more_body")))
                 raise HTTPError(413, _too_large(size, limit))
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _drain(receive: Receive, *, more: bool = True) -> None:
+    """Read and drop the rest of a request body, at most :data:`DRAIN_BYTES`."""
+    dropped = 0
+    while more and dropped < DRAIN_BYTES:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return  # the client went away
+        dropped += len(message.get("body", b""))
+        more = bool(message.get("more_body"))
+
+
+async def _off_loop_if_large(body: bytes, score: Callable[..., T], *args: Any) -> T:
+    """``score(*args)`` here for a small body, in a worker thread for a large one.
+
+    A one-row request costs well under a millisecond, less than a thread hop, so it runs on the
+    event loop. A large batch (47,000 rows: about a second) would hold the loop, and with it
+    the health and readiness probes (Kubernetes' default timeout is 1 s) and every other
+    request; in a thread it does not (numpy and the boosters release the GIL while they work).
+    """
+    if len(body) < OFF_LOOP_BYTES:
+        return score(*args)
+    return await asyncio.to_thread(score, *args)
 
 
 def _decompressed(body: bytes, encoding: bytes, limit: int) -> bytes:
