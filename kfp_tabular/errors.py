@@ -1,8 +1,13 @@
 """Exit codes of the ``kfp-tabular`` command and the one exception that carries them.
 
-0: done. 1: the pipeline run failed, was canceled, or did not finish while ``--wait`` watched it.
-2: a usage or configuration problem (bad option, missing file, bad parameter, unreachable host,
-request refused by the server): nothing was started, or the caller must fix something first.
+0: done (for ``run``: the challenger was blessed, and deployed when the pipeline deploys).
+1: the pipeline run failed on an internal error, was canceled, or did not finish while
+``--wait`` watched it.
+2: a usage, configuration or bad-input problem (bad option, missing file, bad parameter,
+unreachable host, request refused by the server, data that fails validation): the caller must
+fix something first.
+3: ``run`` finished and the gate refused the challenger (nothing deployed).
+4: ``run`` finished and the gate could not decide (too few test rows, the champion unusable).
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_UNDECIDED = 4
 
 
 class CliError(Exception):

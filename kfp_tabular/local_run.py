@@ -35,7 +35,7 @@ from typing import Any, TextIO
 from kfp import local
 
 from components._shared import keys
-from kfp_tabular import package, params
+from kfp_tabular import package, params, verdict
 from kfp_tabular.docker_runner import (
     RUNNERS,
     DockerUnavailable,
@@ -81,7 +81,7 @@ class StepClock(io.TextIOBase):
     summed. Text is passed on to ``sink`` (the terminal, or a log file with ``--quiet``).
     """
 
-    def __init__(self, sink: TextIO) -> None:
+    def __init__(self, sink: TextIO | io.TextIOBase) -> None:
         self.sink = sink
         self.seconds: dict[str, float] = {}
         self.runs: dict[str, int] = {}
@@ -176,7 +176,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pipeline root for the run's artifacts",
     )
     parser.add_argument(
-        "--quiet", action="store_true", help="write the tasks' logs to <output>/run.log"
+        "--verbose",
+        action="store_true",
+        help="stream the tasks' logs here too (they always go to <output>/run.log)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="the default: the tasks' logs only in run.log"
     )
     parser.add_argument(
         "--runner",
@@ -277,7 +282,11 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
         lines.append(
             f"challenger  {challenger['metadata'].get('candidate', '?')} -> {challenger['uri']}"
         )
-    lines += _gate_lines(artifacts) + _deploy_lines(artifacts) + _shadow_lines(artifacts)
+    lines += (
+        _gate_lines(artifacts, record.get("leaderboard") or [])
+        + _deploy_lines(artifacts)
+        + _shadow_lines(artifacts)
+    )
     lines.append("artifacts")
     for task, outputs in sorted(artifacts.items()):
         for name, artifact in sorted(outputs.items()):
@@ -312,20 +321,24 @@ def _leaderboard_lines(board: list[dict[str, Any]], metric: str) -> list[str]:
     return lines
 
 
-def _gate_lines(artifacts: dict[str, Any]) -> list[str]:
+def _gate_lines(artifacts: dict[str, Any], board: list[dict[str, Any]]) -> list[str]:
     gate = artifacts.get("gate", {}).get("metrics", {}).get("metadata", {})
     if not gate:
         return []
     metric = "test_auc"
-    interval = (
-        f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
-        if metric + "_low" in gate
-        else ""
-    )
+    if metric in gate:
+        judged = f"test AUC {gate[metric]:.4f}"
+        if metric + "_low" in gate:
+            judged += f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
+    else:
+        # The gate did not compute its evidence (it could not decide): the leaderboard's
+        # challenger row still has the test AUC, without an interval.
+        row = next((r for r in board if r.get("rank") == 1), None)
+        auc = (row or {}).get("test", {}).get("auc")
+        judged = f"test AUC {auc:.4f} (leaderboard; no interval)" if auc is not None else "no AUC"
     return [
-        f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): test AUC "
-        f"{gate.get(metric, float('nan')):.4f}{interval}; reasons in "
-        f"{artifacts['gate'].get('rationale', {}).get('uri', '?')}"
+        f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): {judged}; "
+        f"reasons in {artifacts['gate'].get('rationale', {}).get('uri', '?')}"
     ]
 
 
@@ -420,22 +433,19 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
     # ... and that task display names do nothing locally; they are for the Kubeflow UI.
     warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
-    sink: TextIO = (
-        (pipeline_root / "run.log").open("w", encoding="utf-8") if args.quiet else sys.stdout
-    )
-    clock = StepClock(sink)
+    log_path = pipeline_root / "run.log"
+    log = log_path.open("w", encoding="utf-8")
+    clock = StepClock(Tee(log, sys.stdout) if args.verbose else log)
     local.init(runner=runner, pipeline_root=str(pipeline_root))
     started = time.time()
     try:
         with contextlib.redirect_stdout(clock):
             train_and_rollout(**arguments)
-    except RuntimeError as failure:
-        where = f"the log is {sink.name}" if args.quiet else "the failing task's log is above"
-        print(f"\nrun failed: {_ANSI.sub('', str(failure))}\n({where})", file=sys.stderr)
-        return 1
+    except RuntimeError as raised:
+        log.close()
+        return report_failure(str(raised), log_path)
     finally:
-        if sink is not sys.stdout:
-            sink.close()
+        log.close()
     seconds = time.time() - started
 
     run_dir = newest_run_dir(pipeline_root, started)
@@ -458,7 +468,35 @@ def main(argv: list[str] | None = None) -> int:
     # task runs, and its parallel threads can leave the swap behind.
     sys.stdout.write("\n" + "\n".join(summary_lines(record)) + "\n")
     sys.stdout.write(f"run record  {pipeline_root / 'last_run.json'}\n")
-    return 0
+    return verdict.exit_code(artifacts)
+
+
+def report_failure(raised: str, log_path: Path) -> int:
+    """Print the failed step's own message and the log's path; the exit code (2 or 1)."""
+    failed = verdict.failure(raised, log_path.read_text(encoding="utf-8", errors="replace"))
+    kind = "bad input" if failed.bad_input else "error"
+    what = f"{failed.error}: " if failed.error else ""
+    sys.stderr.write(
+        f"\nrun failed at step {failed.step} ({kind}): {what}{failed.message}\n"
+        f"(the tasks' log: {log_path})\n"
+    )
+    return failed.exit_code
+
+
+class Tee(io.TextIOBase):
+    """Text written to a log file and to the terminal (``--verbose``)."""
+
+    def __init__(self, *sinks: TextIO) -> None:
+        self.sinks = sinks
+
+    def write(self, text: str) -> int:
+        for sink in self.sinks:
+            sink.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for sink in self.sinks:
+            sink.flush()
 
 
 if __name__ == "__main__":

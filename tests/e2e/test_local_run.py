@@ -47,6 +47,10 @@ def test_run_reports_a_failing_step(tmp_path: Path, capsys: pytest.CaptureFixtur
         ["--data", str(telco), "--target", "Churn", "--positive-label", "Maybe", "--quiet",
          "--output", str(tmp_path)]
     )  # fmt: skip
-    assert status == 1
-    assert "run failed" in capsys.readouterr().err
+    # Bad input: exit 2, the component's own message on stderr (no traceback), and the log path.
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "run failed at step validate (bad input): ValidationFailed" in err
+    assert "positive_label" in err and "Traceback" not in err
+    assert str(tmp_path / "run.log") in err
     assert "positive_label" in (tmp_path / "run.log").read_text()

@@ -192,7 +192,7 @@ def test_rendered_shadow_carries_logger_mirror_and_storage_uri(
 
 def test_a_contract_breach_fails_validate(matrix: dict[str, dict[str, Any]]) -> None:
     breach = matrix["breach"]
-    assert breach["status"] == 1
+    assert breach["status"] == 2  # bad input: the data breaks the contract
     assert "loyalty_tier" in (breach["output"] / "run.log").read_text()
 
 
