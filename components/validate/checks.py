@@ -11,6 +11,7 @@ factorized codes of text columns, so that a million rows take milliseconds per c
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -120,6 +121,25 @@ def column_stats(column: TypedColumn) -> ColumnStats:
 
 def _pct(part: int, whole: int) -> str:
     return f"{part / whole:.2%}" if whole else "0%"
+
+
+def columns_closest_first(name: str, columns: list[str]) -> str:
+    """Every column of the table, the closest to ``name`` first, with a "did you mean" when one
+    is close (case and separators aside: ``id`` vs ``ID``, ``churn_flag`` vs ``Churn Flag``).
+
+    Never cut: the column a user meant may be anywhere in a wide table.
+    """
+
+    def folded(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    ratio = {c: difflib.SequenceMatcher(None, folded(name), folded(c)).ratio() for c in columns}
+    ordered = sorted(columns, key=lambda c: (folded(c) != folded(name), -ratio[c]))
+    best = ordered[0] if ordered else None
+    hint = ""
+    if best is not None and (folded(name) in folded(best) or ratio[best] >= 0.75):
+        hint = f" (did you mean {best!r}?)"
+    return f"columns, closest first: {ordered!r}{hint}"
 
 
 def _quote(values: list[str]) -> str:

@@ -181,7 +181,9 @@ def _drop_columns(
     issues = []
     for name in names:
         if name not in frame.columns:
-            found = f"no such column; columns {checks._quote([str(c) for c in frame.columns])}"
+            found = "no such column; " + checks.columns_closest_first(
+                name, [str(c) for c in frame.columns]
+            )
             issues.append(Issue(checks.ERROR, "drop_columns", name, "a column to drop", found))
     return (frame.drop(columns=present) if present else frame), present, issues
 
@@ -251,7 +253,7 @@ def _required_column_issues(frame: pd.DataFrame, declared: Declared) -> list[Iss
     }
     for name, what in wanted.items():
         if name not in present:
-            found = f"columns {checks._quote([str(c) for c in frame.columns])}"
+            found = checks.columns_closest_first(name, [str(c) for c in frame.columns])
             expected_text = f"the {what} {name!r}"
             issues.append(Issue(checks.ERROR, "required_column", name, expected_text, found))
     return issues

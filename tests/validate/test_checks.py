@@ -28,9 +28,20 @@ def test_missing_target_column(telco_frame: pd.DataFrame) -> None:
     result = _validate(telco_frame.drop(columns=["Churn"]))
     assert result.schema is None
     (message,) = _errors(result)
-    assert message.startswith("column 'Churn': expected the target column 'Churn', found columns [")
+    assert message.startswith(
+        "column 'Churn': expected the target column 'Churn', found columns, closest first: ["
+    )
+    # Every column is listed (none cut off behind "and N more"), the closest first.
+    assert all(repr(c) in message for c in telco_frame.columns if c != "Churn")
     with pytest.raises(ValidationFailed, match="column 'Churn': expected the target column"):
         result.raise_for_errors()
+
+
+def test_a_misspelt_column_gets_a_did_you_mean(telco_frame: pd.DataFrame) -> None:
+    frame = telco_frame.rename(columns={"customerID": "ID"})
+    (message,) = _errors(_validate(frame, id_columns=["id"]))
+    assert "expected the id column 'id', found columns, closest first: ['ID', " in message
+    assert message.endswith("(did you mean 'ID'?)")
 
 
 def test_missing_id_and_time_columns(telco_frame: pd.DataFrame) -> None:
