@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 IMAGE_REGISTRY ?= ghcr.io/kfp-tabular
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' components/__init__.py)
 
-.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile docs check-compiled bench bench-drift bench-serving images clean
+.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile docs check-compiled bench bench-drift bench-serving base images push clean
 
 ## install: a .venv with exactly the locked versions (idempotent)
 install: $(STAMP)
@@ -96,10 +96,21 @@ bench-drift: install
 bench-serving: install
 	$(PY) tests/perf/bench_serving.py --out tests/perf/serving_bench/results.md
 
-## images: build the component and serving images (needs a Docker engine; none on the dev machines here)
+## base: a Debian 12 + Python 3.11 base image built offline (debootstrap from this machine's apt
+## mirror, then docker import), for machines where no container registry answers; needs root
+base:
+	images/offline_base.sh $(OFFLINE_BASE)
+
+## images: both images, tagged $(IMAGE_REGISTRY)/{components,serving}:$(VERSION); records IDs, sizes
+## and build times in build/images.json. BASE_IMAGE=... picks the base (default: the Dockerfiles'
+## pinned upstream python slim image, or the offline base of `make base` when it exists here)
 images:
-	docker build -f components/Dockerfile -t $(IMAGE_REGISTRY)/components:$(VERSION) .
-	docker build -f serving/Dockerfile -t $(IMAGE_REGISTRY)/serving:$(VERSION) .
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) BASE_IMAGE=$(BASE_IMAGE) OFFLINE_BASE=$(OFFLINE_BASE) images/build.sh
+
+## push: push both images to $(IMAGE_REGISTRY) and record their digests in build/images.json;
+## then `kfp-tabular compile --registry $(IMAGE_REGISTRY) --digests build/images.json`
+push:
+	IMAGE_REGISTRY=$(IMAGE_REGISTRY) images/push.sh
 
 clean:
 	rm -rf local_outputs .pytest_cache .mypy_cache .ruff_cache

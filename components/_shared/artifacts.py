@@ -48,6 +48,47 @@ def set_display_name(artifact: ArtifactLike, name: str) -> None:
     artifact.metadata[keys.META_DISPLAY_NAME] = name
 
 
+# Ordinary permissions for everything a component writes, whatever the process umask:
+# a serving container or a later task runs as another user (UID 10001 in the images) and must
+# be able to read a bundle or report that this process wrote to a shared volume.
+DIR_MODE = 0o755
+FILE_MODE = 0o644
+
+
+def make_dirs(path: str | os.PathLike[str]) -> None:
+    """Create ``path`` and its missing parents, each created folder with mode 0755."""
+    folder = Path(path)
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except FileExistsError:
+            continue  # a concurrent writer made it first; its mode is its own
+        os.chmod(created, DIR_MODE)
+    if not Path(path).is_dir():
+        Path(path).mkdir(parents=True, exist_ok=True)  # raises the usual error (a file there)
+
+
+def make_readable(root: str | os.PathLike[str]) -> None:
+    """Give ``root`` and everything under it folders 0755 and files 0644 (0755 if executable)."""
+    top = Path(root)
+    if not top.is_dir():
+        os.chmod(top, DIR_MODE if top.stat().st_mode & 0o100 else FILE_MODE)
+        return
+    os.chmod(top, DIR_MODE)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames:
+            if not os.path.islink(os.path.join(dirpath, name)):
+                os.chmod(os.path.join(dirpath, name), DIR_MODE)
+        for name in filenames:
+            file = os.path.join(dirpath, name)
+            if not os.path.islink(file):
+                os.chmod(file, DIR_MODE if os.stat(file).st_mode & 0o100 else FILE_MODE)
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds.
@@ -55,11 +96,12 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     A reader never sees a half-written file: either the old state (nothing) or the whole file.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, FILE_MODE)  # mkstemp made it 0600
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -74,10 +116,11 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
     partial directory that a later step could read as whole.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
+        make_readable(tmp)  # mkdtemp made it 0700; what was written in it follows the umask
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         os.replace(tmp, target)
