@@ -90,7 +90,11 @@ class StepClock(io.TextIOBase):
 
     def write(self, text: str) -> int:
         with self._lock:
-            self.sink.write(text)
+            # kfp.local leaves a logging handler on this stream after the run: once the run's
+            # log is closed, a caller's later log lines are dropped here, not raised as
+            # "I/O operation on closed file" tracebacks in its output.
+            if not getattr(self.sink, "closed", False):
+                self.sink.write(text)
         state = self._thread
         *lines, state.partial = (getattr(state, "partial", "") + text).split("\n")
         for line in lines:
@@ -99,7 +103,8 @@ class StepClock(io.TextIOBase):
 
     def flush(self) -> None:
         with self._lock:
-            self.sink.flush()
+            if not getattr(self.sink, "closed", False):
+                self.sink.flush()
 
     def _observe(self, line: str) -> None:
         stamp = _STAMP.search(line)

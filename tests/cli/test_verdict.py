@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import pytest
+
 from components._shared import keys
 from kfp_tabular import verdict
 from kfp_tabular.errors import EXIT_OK, EXIT_REFUSED, EXIT_RUN_FAILED, EXIT_UNDECIDED, EXIT_USAGE
-from kfp_tabular.local_run import summary_lines
+from kfp_tabular.local_run import StepClock, summary_lines
 
 LOG = """\
 [KFP Executor 2026-12-02 04:50:01,123 INFO]: Looking for component `validate`
@@ -76,3 +81,24 @@ def test_an_undecided_gate_line_shows_the_leaderboard_auc_not_nan() -> None:
     (gate,) = [line for line in summary_lines(record) if line.startswith("gate")]
     assert "cannot_decide" in gate and "test AUC 0.8485 (leaderboard; no interval)" in gate
     assert "nan" not in gate
+
+
+def test_logging_after_the_run_closed_its_log_raises_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # kfp.local keeps a logging handler on the run's stdout stand-in after the run; a caller's
+    # later logging (seen: httpx in the next test) must not print "--- Logging error ---".
+    log = (tmp_path / "run.log").open("w", encoding="utf-8")
+    clock = StepClock(log)
+    handler = logging.StreamHandler(clock)  # type: ignore[arg-type]
+    logger = logging.getLogger("after-the-run")
+    logger.addHandler(handler)
+    try:
+        logger.warning("during the run")
+        log.close()
+        logger.warning("after the run")
+        clock.flush()
+    finally:
+        logger.removeHandler(handler)
+    assert "Logging error" not in capsys.readouterr().err
+    assert (tmp_path / "run.log").read_text() == "during the run\n"
