@@ -25,7 +25,15 @@ from components._shared.errors import DataError, KfpTabularError
 from kfp_tabular.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
-OPTIONS = ("encoding", "delimiter", "keep_columns", "threshold", "chunk_rows", "max_error_fraction")
+OPTIONS = (
+    "encoding",
+    "delimiter",
+    "decimal",
+    "keep_columns",
+    "threshold",
+    "chunk_rows",
+    "max_error_fraction",
+)
 TOO_MANY = "rows cannot be scored"
 
 

@@ -19,6 +19,11 @@ byte and the file offset. Text is never kept as bytes.
 Delimiter (``delimiter=""`` sniffs it): among ``,`` ``;`` tab and ``|``, the one that splits the
 first records (up to 64 KiB, quotes respected) into the same number of fields, more than one;
 the widest such split wins, then that order. When none splits consistently, ``,``.
+
+Decimal mark (``decimal=""`` detects it): a point, unless the delimiter is not a comma, some
+column of the first records holds numbers written with a decimal comma (``70,35``), and no
+field holds a number with a decimal point; then a comma, as Excel writes in most of Europe.
+Numbers that arrive as text (blank cells, as in Telco's ``TotalCharges``) get the same reading.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io as stdlib_io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -40,6 +46,11 @@ WESTERN: Final = ("cp1252", "latin-1")
 ARROW_NATIVE: Final = frozenset({"utf-8", "ascii"})
 DELIMITERS: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 DELIMITER_WORDS: Final = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
+DECIMAL_MARKS: Final = {".": "point", ",": "comma"}
+DECIMAL_WORDS: Final = {"point": ".", "dot": ".", "comma": ","}
+COMMA_NUMBER: Final = re.compile(r"\s*[+-]?\d+,\d+\s*")
+POINT_NUMBER: Final = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
+WHOLE_NUMBER: Final = re.compile(r"\s*[+-]?\d+\s*")
 SNIFF_CHARS: Final = 1 << 16
 SNIFF_RECORDS: Final = 50
 CHUNK_BYTES: Final = 1 << 20
@@ -109,6 +120,18 @@ def normalise_delimiter(declared: str) -> str:
                 'one character such as ",", ";", "|" or "tab" ("" to detect)',
                 repr(declared),
             )
+        )
+    return value
+
+
+def normalise_decimal(declared: str) -> str:
+    """The decimal mark of a declared one (``"."``, ``","``, ``point``, ``comma``; "" stays "")."""
+    if declared == AUTO:
+        return AUTO
+    value = DECIMAL_WORDS.get(declared.strip().lower(), declared.strip())
+    if value not in DECIMAL_MARKS:
+        raise ConfigError(
+            expected_got("decimal", '"." or "," ("point", "comma"; "" to detect)', repr(declared))
         )
     return value
 
@@ -217,6 +240,34 @@ def _even_width(sample: str, delimiter: str) -> int:
         records = records[:-1]  # the sample may cut the last record
     widths = {len(r) for r in records}
     return widths.pop() if len(widths) == 1 else 0
+
+
+def sniff_decimal(sample: str, delimiter: str) -> str:
+    """``","`` when ``sample``'s numbers use a decimal comma (see the module doc), else ``"."``."""
+    if delimiter == ",":
+        return "."
+    reader = csv.reader(stdlib_io.StringIO(sample), delimiter=delimiter)
+    try:
+        records = [r for _, r in zip(range(SNIFF_RECORDS + 1), reader, strict=False) if r]
+    except csv.Error:
+        return "."
+    fields = [field for record in records[1:] for field in record]
+    if any(POINT_NUMBER.fullmatch(field) for field in fields):
+        return "."
+    return "," if any(COMMA_NUMBER.fullmatch(field) for field in fields) else "."
+
+
+def comma_numbers(values: Iterable[str | None]) -> bool:
+    """True when every non-blank value is a number and at least one has a decimal comma."""
+    seen_comma = False
+    for value in values:
+        if value is None or not value.strip():
+            continue
+        if COMMA_NUMBER.fullmatch(value):
+            seen_comma = True
+        elif not WHOLE_NUMBER.fullmatch(value):
+            return False
+    return seen_comma
 
 
 def delimiter_hint(columns: list[str], delimiter: str) -> str:

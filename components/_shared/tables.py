@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
@@ -28,11 +29,14 @@ from components._shared import io
 from components._shared.artifacts import atomic_file
 from components._shared.csv_format import (
     CHUNK_BYTES,
+    comma_numbers,
     delimiter_hint,
     describe_delimiter,
     detect_encoding,
     head_text,
+    normalise_decimal,
     normalise_delimiter,
+    sniff_decimal,
     sniff_delimiter,
     transcode,
 )
@@ -56,6 +60,8 @@ class TableFormat:
         encoding_detected: True when found (BOM, UTF-8 check, Western fallback), not declared.
         delimiter: The CSV delimiter.
         delimiter_detected: True when sniffed, not declared.
+        decimal: The decimal mark numbers were read with (``.`` or ``,``).
+        decimal_detected: True when found in the file, not declared.
         null_tokens: The cells read as null (CSV); none for Parquet, whose nulls are typed.
         note: Why the encoding was chosen, when it was not plain UTF-8 (for a warning).
         hint: A delimiter hint when the file read as one column whose name holds another one.
@@ -66,6 +72,8 @@ class TableFormat:
     encoding_detected: bool = False
     delimiter: str = ""
     delimiter_detected: bool = False
+    decimal: str = "."
+    decimal_detected: bool = True
     null_tokens: tuple[str, ...] = ()
     note: str = ""
     hint: str = ""
@@ -75,10 +83,11 @@ class TableFormat:
         if self.kind != "csv":
             return "Parquet"
         how = {True: "detected", False: "declared"}
+        decimal = f", decimal comma ({how[self.decimal_detected]})" if self.decimal == "," else ""
         return (
             f"CSV, {self.encoding} ({how[self.encoding_detected]}), "
             f"{describe_delimiter(self.delimiter)} "
-            f"({'sniffed' if self.delimiter_detected else 'declared'})"
+            f"({'sniffed' if self.delimiter_detected else 'declared'}){decimal}"
         )
 
 
@@ -113,6 +122,7 @@ def read_table(
     null_tokens: Sequence[str] = DEFAULT_NULL_TOKENS,
     encoding: str = "",
     delimiter: str = "",
+    decimal: str = "",
     text_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The CSV (also ``.csv.gz``) or Parquet table at ``uri`` as a pandas frame.
@@ -120,12 +130,13 @@ def read_table(
     The format comes from the extension, or from the Parquet magic bytes when the extension is
     unknown (KFP artifact paths often have none). CSV text is decoded with ``encoding`` ("" to
     detect it, see :mod:`components._shared.csv_format`), split at ``delimiter`` ("" to sniff
-    it); cells equal to one of ``null_tokens`` are null; column types are inferred (float64,
+    it), numbers read with the ``decimal`` mark ("" to detect a decimal comma); cells equal to
+    one of ``null_tokens`` are null; column types are inferred (float64,
     int64, bool, datetime64[ns], otherwise str as object), but ``text_columns`` stay text as
     written (``"007"`` stays ``"007"``). gs:// objects are read into memory and parsed from there.
 
     Raises:
-        ConfigError: ``encoding`` or ``delimiter`` is not one.
+        ConfigError: ``encoding``, ``delimiter`` or ``decimal`` is not one.
         DataReadError: the URI is missing or unreadable, not valid CSV / Parquet, or its text
             does not decode (naming the line and byte).
         DataError: the file is empty, or has a header (or schema) but no data rows.
@@ -135,6 +146,7 @@ def read_table(
         null_tokens=null_tokens,
         encoding=encoding,
         delimiter=delimiter,
+        decimal=decimal,
         text_columns=text_columns,
     )
     return frame
@@ -146,6 +158,7 @@ def read_table_format(
     null_tokens: Sequence[str] = DEFAULT_NULL_TOKENS,
     encoding: str = "",
     delimiter: str = "",
+    decimal: str = "",
     text_columns: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, TableFormat]:
     """:func:`read_table` and how the file was read (:class:`TableFormat`)."""
@@ -159,7 +172,7 @@ def read_table_format(
         table = _text_not_bytes(uri, table)
         found = TableFormat("parquet")
     else:
-        options = _CsvOptions(tuple(null_tokens), encoding, delimiter, tuple(text_columns))
+        options = _CsvOptions(tuple(null_tokens), encoding, delimiter, decimal, tuple(text_columns))
         table, found = _read_csv(source, options)
         if table.num_rows == 0:
             raise DataError(f"{uri!r} has a header but no data rows")
@@ -249,6 +262,7 @@ class _CsvOptions:
     null_tokens: tuple[str, ...]
     encoding: str
     delimiter: str
+    decimal: str
     text_columns: tuple[str, ...]
 
 
@@ -258,7 +272,9 @@ def _read_csv(source: Source, options: _CsvOptions) -> tuple[pa.Table, TableForm
     encoding = detect_encoding(source.uri, source.chunks, options.encoding)
     sample = head_text(source.chunks(), encoding.name)
     delimiter = declared_delimiter or sniff_delimiter(sample)
-    parse = _CsvParse(source.uri, delimiter, options)
+    declared_decimal = normalise_decimal(options.decimal)
+    decimal = declared_decimal or sniff_decimal(sample, delimiter)
+    parse = _CsvParse(source.uri, delimiter, decimal, options)
     if not encoding.needs_transcoding:
         table = parse(source.open_arrow, gzipped=source.gzipped)
     else:
@@ -268,17 +284,35 @@ def _read_csv(source: Source, options: _CsvOptions) -> tuple[pa.Table, TableForm
                 for piece in transcode(source.chunks(), encoding.name):
                     out.write(piece)
             table = parse(lambda: pa.memory_map(str(utf8)), gzipped=False)
+    if decimal == ",":
+        table = _comma_text_as_numbers(table, options.text_columns)
     found = TableFormat(
         "csv",
         encoding=encoding.name,
         encoding_detected=encoding.detected,
         delimiter=delimiter,
         delimiter_detected=not declared_delimiter,
+        decimal=decimal,
+        decimal_detected=not declared_decimal,
         null_tokens=options.null_tokens,
         note=encoding.note,
         hint=delimiter_hint(table.column_names, delimiter),
     )
     return table, found
+
+
+def _comma_text_as_numbers(table: pa.Table, text_columns: Sequence[str]) -> pa.Table:
+    """Text columns of decimal-comma numbers (kept as text by a blank cell, as Telco's
+    ``TotalCharges``) rewritten with a point, so validate parses them as it parses any numbers
+    stored as text. Declared text columns stay as written."""
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if name in text_columns or not pa.types.is_string(column.type):
+            continue
+        if comma_numbers(column.unique().to_pylist()):
+            pointed = pc.replace_substring(column, pattern=",", replacement=".")
+            table = table.set_column(index, name, pointed)
+    return table
 
 
 @dataclass(frozen=True)
@@ -287,6 +321,7 @@ class _CsvParse:
 
     uri: str
     delimiter: str
+    decimal: str
     options: _CsvOptions
 
     def __call__(self, open_arrow: Callable[[], pa.NativeFile], *, gzipped: bool) -> pa.Table:
@@ -316,6 +351,7 @@ class _CsvParse:
         convert = pa_csv.ConvertOptions(
             null_values=list(self.options.null_tokens),
             strings_can_be_null=True,
+            decimal_point=self.decimal,
             column_types={name: pa.string() for name in self.options.text_columns},
         )
         with open_arrow() as raw:

@@ -18,6 +18,7 @@ def batch_predict(
     bundle_uri: str = "",
     encoding: str = "",
     delimiter: str = "",
+    decimal: str = "",
     keep_columns: list = [],  # noqa: B006 - KFP reads the default from the signature
     threshold: float = 0.5,
     chunk_rows: int = 10000,
@@ -37,6 +38,8 @@ def batch_predict(
             none. Not together with ``bundle``.
         encoding: Text encoding of a CSV ("" detects it: BOM, UTF-8, else cp1252 / latin-1).
         delimiter: CSV delimiter ("" sniffs it among , ; tab |); "tab" for a tab.
+        decimal: Decimal mark of a CSV's numbers, "." or "," ("" detects a decimal comma). A
+            comma is detected in files not separated by commas whose numbers read ``70,35``.
         keep_columns: Input columns copied beside each prediction; [] keeps the schema's id
             columns.
         threshold: P(positive) from which the predicted label is the positive one.

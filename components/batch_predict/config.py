@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components._shared.config import ComponentConfig, param
-from components._shared.csv_format import normalise_delimiter, normalise_encoding
+from components._shared.csv_format import (
+    normalise_decimal,
+    normalise_delimiter,
+    normalise_encoding,
+)
 from components._shared.errors import ConfigError, expected_got
 
 OUTPUT_FORMATS = ("parquet", "csv")
@@ -25,6 +29,9 @@ class BatchPredictConfig(ComponentConfig):
         "", 'Text encoding of a CSV ("" detects it: BOM, UTF-8, else cp1252 / latin-1).'
     )
     delimiter: str = param("", 'CSV delimiter ("" sniffs it among , ; tab |).')
+    decimal: str = param(
+        "", 'Decimal mark of a CSV\'s numbers, "." or "," ("" detects a decimal comma).'
+    )
     keep_columns: list = param(
         [], "Input columns copied beside each prediction; [] keeps the schema's id columns."
     )
@@ -44,6 +51,7 @@ class BatchPredictConfig(ComponentConfig):
         for check, value in (
             (normalise_encoding, self.encoding),
             (normalise_delimiter, self.delimiter),
+            (normalise_decimal, self.decimal),
         ):
             try:
                 check(value)

@@ -113,7 +113,9 @@ def run(
         encoding=config.encoding,
         delimiter=config.delimiter,
         chunk_rows=config.chunk_rows,
+        decimal=config.decimal,
     ) as rows:
+        chunk_scorer.decimal = rows.table_format.decimal
         keep = check_columns(rows, inputs_needed, keep, explicit=bool(config.keep_columns))
         result.read_as = rows.table_format.describe()
         sinks = _writers(outputs, config, rows, keep)

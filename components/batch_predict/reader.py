@@ -1,7 +1,8 @@
 """The rows to score, in bounded chunks, each cell as the raw value a client would send.
 
 CSV (also ``.csv.gz``): decoded with the declared or detected encoding and split at the declared
-or sniffed delimiter (:mod:`components._shared.csv_format`, as validate reads), every cell kept
+or sniffed delimiter and decimal mark (:mod:`components._shared.csv_format`, as validate reads),
+every cell kept
 as text, the contract's null tokens as None; pyarrow's streaming reader parses one block at a
 time. A row with the wrong number of fields is not fatal: it is reported (:class:`RowError`) and
 the rest is read. Parquet: record batches, values as Python values. gs:// inputs are downloaded
@@ -32,7 +33,9 @@ from components._shared.csv_format import (
     delimiter_hint,
     detect_encoding,
     head_text,
+    normalise_decimal,
     normalise_delimiter,
+    sniff_decimal,
     sniff_delimiter,
     transcode,
 )
@@ -134,11 +137,12 @@ def open_rows(
     encoding: str,
     delimiter: str,
     chunk_rows: int,
+    decimal: str = "",
 ) -> Iterator[Rows]:
     """The file at ``uri`` opened for chunked reading of the ``wanted`` columns it has.
 
     Raises:
-        ConfigError: a bad encoding or delimiter.
+        ConfigError: a bad encoding, delimiter or decimal mark.
         DataReadError / DataError: unreadable, undecodable (naming line and byte), or empty.
     """
     with ExitStack() as stack:
@@ -149,7 +153,7 @@ def open_rows(
         if is_parquet(uri, source.head):
             yield _parquet_rows(uri, Path(local), wanted, chunk_rows)
             return
-        options = (tuple(null_tokens), encoding, delimiter)
+        options = (tuple(null_tokens), encoding, delimiter, decimal)
         yield _csv_rows(uri, source, wanted, options, chunk_rows, stack)
 
 
@@ -172,12 +176,13 @@ def _csv_rows(
     uri: str,
     source: Source,
     wanted: Sequence[str],
-    options: tuple[tuple[str, ...], str, str],
+    options: tuple[tuple[str, ...], str, str, str],
     chunk_rows: int,
     stack: ExitStack,
 ) -> Rows:
-    null_tokens, declared_encoding, declared_delimiter = options
+    null_tokens, declared_encoding, declared_delimiter, declared_decimal = options
     chosen_delimiter = normalise_delimiter(declared_delimiter)
+    chosen_decimal = normalise_decimal(declared_decimal)
     encoding = detect_encoding(uri, source.chunks, declared_encoding)
     sample = head_text(source.chunks(), encoding.name)
     delimiter = chosen_delimiter or sniff_delimiter(sample)
@@ -191,9 +196,17 @@ def _csv_rows(
                 out.write(piece)
         open_arrow, gzipped = (lambda: pa.memory_map(str(utf8))), False
     found = TableFormat(
-        "csv", encoding.name, encoding.detected, delimiter, not chosen_delimiter, null_tokens,
-        encoding.note, delimiter_hint(header, delimiter),
-    )  # fmt: skip
+        "csv",
+        encoding=encoding.name,
+        encoding_detected=encoding.detected,
+        delimiter=delimiter,
+        delimiter_detected=not chosen_delimiter,
+        decimal=chosen_decimal or sniff_decimal(sample, delimiter),
+        decimal_detected=not chosen_decimal,
+        null_tokens=null_tokens,
+        note=encoding.note,
+        hint=delimiter_hint(header, delimiter),
+    )
     names = [n for n in header if n in set(wanted)]
     rows = Rows(uri, found, header, dict.fromkeys(names, pa.string()), lambda: iter(()), chunk_rows)
     convert = pa_csv.ConvertOptions(

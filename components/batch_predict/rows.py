@@ -9,7 +9,8 @@ served one. Raw cells become the JSON values a client would send, by the column'
   (validate read such cells as null when the model was trained);
 - numeric and integer columns: text that reads as a decimal number becomes that number (columns
   stored as text at training keep their text: the scorer parses it as training did); other text
-  is sent as it is, so the scorer names it (a row error);
+  is sent as it is, so the scorer names it (a row error). In a file read with a decimal comma
+  (``decimal=","``), ``29,85`` is first written ``29.85``, as validate reads it;
 - boolean, categorical and datetime columns: the text as written.
 
 When the scorer refuses a chunk, the chunk is split in halves until each refused row stands
@@ -27,6 +28,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from components._shared.csv_format import COMMA_NUMBER
 from components._shared.oip import OUTPUT_LABEL, OUTPUT_PROBABILITY
 from components.batch_predict.reader import RawChunk, RowError
 from serving.codec import RequestError
@@ -52,8 +54,9 @@ class ScoredChunk:
 class ChunkScorer:
     """Scores raw chunks with one :class:`Scorer`; ``null_tokens`` are the contract's."""
 
-    def __init__(self, scorer: Scorer, null_tokens: Sequence[str]) -> None:
+    def __init__(self, scorer: Scorer, null_tokens: Sequence[str], decimal: str = ".") -> None:
         self.scorer = scorer
+        self.decimal = decimal
         self.codec = scorer.codec
         self.null_tokens = frozenset(null_tokens)
         # Longest first, so that "tenure_months" is not read as "tenure".
@@ -77,10 +80,10 @@ class ChunkScorer:
     def json_values(self, name: str, raw: list[Any]) -> list[Any]:
         """One column's raw cells as the JSON values a client would send (rules above)."""
         rule = self.codec.rules[name]
-        numeric = rule.kind in ("numeric", "integer") and not rule.stored_as_text
-        return [self._value(v, numeric) for v in raw]
+        numeric = rule.kind in ("numeric", "integer")
+        return [self._value(v, numeric and not rule.stored_as_text, numeric) for v in raw]
 
-    def _value(self, value: Any, numeric: bool) -> Any:
+    def _value(self, value: Any, numeric: bool, number_column: bool = False) -> Any:
         if value is None:
             return None
         if isinstance(value, float) and math.isnan(value):
@@ -89,6 +92,8 @@ class ChunkScorer:
             return value
         if value in self.null_tokens or not value.strip():
             return None
+        if number_column and self.decimal == "," and COMMA_NUMBER.fullmatch(value):
+            value = value.replace(",", ".")
         if numeric and _DECIMAL.fullmatch(value.strip()):
             number = float(value)
             return number if math.isfinite(number) else value  # "1e999": the scorer names it

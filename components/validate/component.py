@@ -26,6 +26,7 @@ def validate(
     expected_schema_uri: str = "",
     encoding: str = "",
     delimiter: str = "",
+    decimal: str = "",
     drop_columns: list = [],  # noqa: B006
     categorical_columns: list = [],  # noqa: B006
     numeric_columns: list = [],  # noqa: B006
@@ -58,6 +59,8 @@ def validate(
             any Python codec name ("latin-1", "cp1250"); text that does not decode is an error
             naming the line and byte.
         delimiter: CSV delimiter ("" sniffs it among , ; tab |); "tab" for a tab.
+        decimal: Decimal mark of a CSV's numbers, "." or "," ("" detects a decimal comma). A
+            comma is detected in files not separated by commas whose numbers read ``70,35``.
         drop_columns: Columns removed before anything else, e.g. ones that leak the label.
         categorical_columns: Columns typed categorical, read as text as written (integer codes
             such as education levels; "007" stays "007").

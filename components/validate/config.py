@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components._shared.config import ComponentConfig, param
-from components._shared.csv_format import normalise_delimiter, normalise_encoding
+from components._shared.csv_format import (
+    normalise_decimal,
+    normalise_delimiter,
+    normalise_encoding,
+)
 from components._shared.errors import ConfigError, expected_got
 
 LEAKAGE_MODES = ("warning", "error", "off")
@@ -36,6 +40,9 @@ class ValidateConfig(ComponentConfig):
         "", 'Text encoding of a CSV ("" detects it: BOM, UTF-8, else cp1252 / latin-1).'
     )
     delimiter: str = param("", 'CSV delimiter ("" sniffs it among , ; tab |).')
+    decimal: str = param(
+        "", 'Decimal mark of a CSV\'s numbers, "." or "," ("" detects a decimal comma).'
+    )
     drop_columns: list = param(
         [], "Columns removed before anything else, e.g. ones that leak the label."
     )
@@ -80,9 +87,13 @@ class ValidateConfig(ComponentConfig):
 
     def _reading_problems(self) -> list[str]:
         found = []
-        for check in (normalise_encoding, normalise_delimiter):
+        for check, value in (
+            (normalise_encoding, self.encoding),
+            (normalise_delimiter, self.delimiter),
+            (normalise_decimal, self.decimal),
+        ):
             try:
-                check(self.encoding if check is normalise_encoding else self.delimiter)
+                check(value)
             except ConfigError as exc:
                 found.append(str(exc))
         return found

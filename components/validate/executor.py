@@ -102,6 +102,7 @@ def run(inputs: ValidateInputs, outputs: ValidateOutputs, config: ValidateConfig
         null_tokens=contract_null_tokens(expected),
         encoding=config.encoding,
         delimiter=config.delimiter,
+        decimal=config.decimal,
         text_columns=list(config.categorical_columns),
     )
     result = compute(frame, expected, config, table_format)  # raises before any output exists

@@ -25,6 +25,7 @@ from components.batch_predict.executor import (
 from components.validate.validation import validate_frame
 from kfp_tabular.predict import _Output
 from serving.selfcheck import predict_via_v1, predict_via_v2
+from tests.fixtures.user_files import decimal_comma
 
 from .conftest import telco_text
 
@@ -137,6 +138,19 @@ def test_latin1_semicolon_parquet_and_chunking_score_the_same(
     typed.to_parquet(parquet, index=False)
     _, from_parquet = _score(parquet, bundle, tmp_path / "c", chunk_rows=2000)
     assert np.array_equal(_predictions(from_parquet)["probability"], reference["probability"])
+
+
+def test_decimal_comma_file_scores_as_the_original(
+    telco_csv: Path, bundle: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text(decimal_comma(telco_csv.read_text()))
+    result, outputs = _score(path, bundle, tmp_path / "eu")
+    assert result.read_as.endswith("semicolon ';' (sniffed), decimal comma (detected)")
+    _, clean = _score(telco_csv, bundle, tmp_path / "clean")
+    reference = _predictions(clean)["probability"].to_numpy()
+    assert result.errors == 0
+    assert np.array_equal(_predictions(outputs)["probability"].to_numpy(), reference)
 
 
 def test_gcs_in_and_out(telco_csv: Path, bundle: Path, gcs_bucket: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from components._shared import io, tables
 from components._shared.errors import DataError, DataReadError
+from tests.fixtures.user_files import decimal_comma
 
 
 @pytest.fixture(scope="module")
@@ -338,6 +339,57 @@ def test_wrong_declared_delimiter_gives_a_hint(telco_csv: Path, tmp_path: Path) 
     assert "whose name holds semicolon ';'" in found.hint
     assert "set delimiter=';'" in found.hint
     assert tables.read_table_format(str(telco_csv))[1].hint == ""
+
+
+def test_decimal_comma_telco_reads_like_the_original(telco_csv: Path, tmp_path: Path) -> None:
+    path = tmp_path / "eu.csv"
+    path.write_text(decimal_comma(telco_csv.read_text()))
+    assert "29,85;29,85;No" in path.read_text()  # MonthlyCharges and TotalCharges (text: blanks)
+    frame, found = tables.read_table_format(str(path))
+    pd.testing.assert_frame_equal(frame, tables.read_table(str(telco_csv)))
+    assert (found.decimal, found.decimal_detected) == (",", True)
+    assert found.describe() == (
+        "CSV, utf-8 (detected), semicolon ';' (sniffed), decimal comma (detected)"
+    )
+    # Declared: the same; a point declared leaves the numbers as text, as written.
+    declared = tables.read_table_format(str(path), decimal="comma")
+    assert declared[1].decimal == "," and not declared[1].decimal_detected
+    assert tables.read_table(str(path), decimal=".")["MonthlyCharges"].iloc[0] == "29,85"
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal"),
+    [
+        ("a;b\n1,5;x\n2;y\n", ","),  # a comma between digits in a ;-file
+        ("a;b\n1,5;x\n2.5;y\n", "."),  # a point number anywhere: not a decimal-comma file
+        ("a;b\n1,5;x,y\n", ","),  # "x,y" is text, not a number: the column stays text
+        ("a,b\n1,5\n", "."),  # comma-separated: a comma is a delimiter
+        ("a\tb\n1\t2\n", "."),  # integers only
+    ],
+)
+def test_decimal_comma_detection(tmp_path: Path, text: str, decimal: str) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    assert tables.read_table_format(str(path))[1].decimal == decimal
+
+
+def test_decimal_comma_only_rewrites_all_number_text_columns(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("n;t;code;m\n1,5;2,5 kg;1,25;\n2;3,1;1,50; \n;x;1,75;4,5\n")
+    frame = tables.read_table(str(path), text_columns=["code"])
+    assert frame["n"].tolist()[:2] == [1.5, 2.0] and np.isnan(frame["n"].iloc[2])
+    assert frame["t"].tolist() == ["2,5 kg", "3,1", "x"]  # not every value is a number
+    assert frame["code"].tolist() == ["1,25", "1,50", "1,75"]  # declared text: as written
+    assert frame["m"].tolist() == [None, " ", "4.5"]  # numbers as text (a blank): pointed
+
+
+def test_bad_decimal_value_is_a_config_error(tmp_path: Path) -> None:
+    from components._shared.errors import ConfigError
+
+    path = tmp_path / "x.csv"
+    path.write_text("a;b\n1,5;2\n")
+    with pytest.raises(ConfigError, match=r"decimal: expected \"\.\" or \",\".*'·'"):
+        tables.read_table(str(path), decimal="·")
 
 
 def test_text_columns_keep_codes_as_written(tmp_path: Path) -> None:

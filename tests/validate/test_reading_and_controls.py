@@ -19,6 +19,7 @@ from components._shared.schema import Schema
 from components._shared.tables import DEFAULT_NULL_TOKENS
 from components.validate.config import ValidateConfig
 from components.validate.executor import main
+from tests.fixtures.user_files import decimal_comma
 
 from .conftest import LIMITS, TELCO
 
@@ -77,6 +78,25 @@ def test_latin1_semicolon_telco_validates_with_text_not_bytes(
     report = Path(outputs["report"].path).read_text()
     assert "Read as: CSV, cp1252 (detected), semicolon ';' (sniffed)." in report
     assert "| warning | encoding | (rows) |" in report and "byte 0xE8" in report
+
+
+def test_decimal_comma_telco_validates_like_the_original(
+    telco_csv: Path, outputs: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "telco-eu.csv"
+    path.write_text(decimal_comma(telco_csv.read_text()))
+    _run(path, outputs)
+    original = _fresh(outputs, tmp_path, "original")
+    _run(telco_csv, original)
+    assert _schema(outputs) == _schema(original)
+    assert _schema(outputs).column("TotalCharges").stored_as_text  # blanks: numbers as text
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(outputs["dataset"].path), pd.read_parquet(original["dataset"].path)
+    )
+    report = Path(outputs["report"].path).read_text()
+    assert "semicolon ';' (sniffed), decimal comma (detected)." in report
+    with pytest.raises(ConfigError, match=r"decimal: expected"):
+        _run(path, _fresh(outputs, tmp_path, "bad"), decimal="1")
 
 
 def test_declared_encoding_that_fails_names_line_and_byte(
