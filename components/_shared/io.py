@@ -236,6 +236,31 @@ def write_bytes(uri: str, data: bytes) -> None:
         _raise_local("write", uri, exc, StorageWriteError)
 
 
+def upload_file(path: str | os.PathLike[str], uri: str) -> None:
+    """Copy the local file ``path`` to ``uri`` without holding it in memory.
+
+    On gs:// the object is streamed from the file (a resumable upload for large files) and
+    becomes visible only once whole; a local target is written beside and renamed into place.
+    """
+    source = Path(path)
+    if not is_gcs(uri):
+        _copy_local_file(source, uri)
+        return
+    bucket, key = _split_gcs(uri)
+    if not key or key.endswith("/"):
+        raise StorageWriteError(f"cannot write {uri!r}: expected gs://<bucket>/<object>")
+    blob = _client().bucket(bucket).blob(key)
+    _gcs_call("write", uri, StorageWriteError, lambda: blob.upload_from_filename(str(source)))
+
+
+def _copy_local_file(source: Path, uri: str) -> None:
+    try:
+        with atomic_file(local_path(uri)) as tmp:
+            shutil.copyfile(source, tmp)
+    except OSError as exc:
+        _raise_local("write", uri, exc, StorageWriteError)
+
+
 def read_text(uri: str) -> str:
     """UTF-8 text at ``uri``."""
     try:
@@ -360,7 +385,7 @@ def upload_dir(local_dir: str | os.PathLike[str], uri: str) -> None:
         _copy_local_dir(source, str(source), uri)
         return
     for path in sorted(_walk_files(source)):
-        write_bytes(join(uri, path.relative_to(source).as_posix()), _read_local(path))
+        upload_file(path, join(uri, path.relative_to(source).as_posix()))
 
 
 def download_dir(uri: str, local_dir: str | os.PathLike[str]) -> None:
@@ -402,13 +427,6 @@ def _copy_local_dir(source: Path, source_uri: str, target: str) -> None:
             shutil.copytree(source, tmp, dirs_exist_ok=True)
     except OSError as exc:
         _raise_local("copy", f"{source_uri} -> {target}", exc, StorageWriteError)
-
-
-def _read_local(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        _raise_local("read", str(path), exc, DataReadError)
 
 
 @contextmanager

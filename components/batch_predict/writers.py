@@ -54,7 +54,7 @@ class TableWriter:
         """Close the file and put it at ``uri``."""
         self._writer.close()
         if self._folder is not None:
-            io.write_bytes(self.uri, self._tmp.read_bytes())
+            io.upload_file(self._tmp, self.uri)  # streamed: the file never sits in memory
             self._folder.cleanup()
             return
         self._tmp.chmod(FILE_MODE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,21 @@ def test_gcs_round_trips_bytes_text_and_json(gcs_bucket: str) -> None:
     record = {"rows": 7043, "nested": {"a": [1, 2.5, None]}}
     io.write_json(f"{gcs_bucket}/r.json", record)
     assert io.read_json(f"{gcs_bucket}/r.json") == record
+
+
+def test_upload_file_streams_a_large_file_to_gcs_and_locally(
+    gcs_bucket: str, tmp_path: Path
+) -> None:
+    # Over google-cloud-storage's 8 MiB threshold: a resumable, chunked upload from the file.
+    data = os.urandom(9 * 1024 * 1024 + 17)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    io.upload_file(source, f"{gcs_bucket}/big/part.bin")
+    assert io.read_bytes(f"{gcs_bucket}/big/part.bin") == data
+    io.upload_file(source, str(tmp_path / "copy" / "part.bin"))
+    assert (tmp_path / "copy" / "part.bin").read_bytes() == data
+    with pytest.raises(io.StorageWriteError, match="expected gs://<bucket>/<object>"):
+        io.upload_file(source, f"{gcs_bucket}/big/")
 
 
 def test_gcs_missing_object_and_missing_bucket_are_told_apart(gcs_bucket: str) -> None:
