@@ -92,6 +92,7 @@ def train_and_rollout(
     gate_min_test_rows: int = GATE.min_test_rows,
     gate_min_class_rows: int = GATE.min_class_rows,
     deploy_target: str = DEPLOY.target,
+    deploy_platform: str = DEPLOY.platform,
     deploy_strategy: str = DEPLOY.strategy,
     deploy_mode: str = DEPLOY.deployment_mode,
     deploy_namespace: str = DEPLOY.namespace,
@@ -188,6 +189,7 @@ def train_and_rollout(
         gate_min_test_rows: Fewer test rows and the gate cannot decide (refuses).
         gate_min_class_rows: Fewer test rows of either class and the gate cannot decide.
         deploy_target: ``render`` (manifests only), ``kubernetes`` (apply) or ``local``.
+        deploy_platform: ``kserve`` (InferenceService) or ``seldon`` (SeldonDeployment).
         deploy_strategy: ``direct``, ``canary`` or ``shadow`` (direct when there is no champion).
         deploy_mode: KServe deployment mode, ``Knative`` or ``Standard``.
         deploy_namespace: Namespace of the InferenceService.
@@ -340,6 +342,7 @@ def train_and_rollout(
             bundle=gated.outputs["blessed_bundle"],
             blessing=gated.outputs["blessing"],
             target=deploy_target,
+            platform=deploy_platform,
             strategy=deploy_strategy,
             deployment_mode=deploy_mode,
             namespace=deploy_namespace,

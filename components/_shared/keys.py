@@ -86,6 +86,29 @@ META_TEST_ROWS: Final = "test_rows"
 # Split methods recorded under META_SPLIT_METHOD.
 SPLIT_STRATIFIED: Final = "stratified"
 SPLIT_TIME: Final = "time"
+# Small data: every row is evaluated out of fold by stratified k-fold cross-validation
+# (featurize decides by row count; train, compare and gate follow). FOLDS_FILE sits in featurize's
+# splits directory: one FOLD_COLUMN value per row of the train split (which then holds every row).
+SPLIT_KFOLD: Final = "stratified_kfold"
+FOLDS_FILE: Final = "folds.parquet"
+FOLD_COLUMN: Final = "__fold__"
+META_EVALUATION: Final = "evaluation"
+META_FOLDS: Final = "folds"
+EVALUATION_HOLDOUT: Final = "holdout"
+# A train task's out-of-fold predictions (a directory): OOF_FILE rows (OOF_ROW = position in the
+# train split, FOLD_COLUMN, LABEL_COLUMN, OOF_PROBA) and OOF_INFO JSON (candidate, evaluation,
+# folds, rows, the bundle's manifest sha256). Empty (no rows) under holdout evaluation.
+OOF_FILE: Final = "oof.parquet"
+OOF_INFO: Final = "oof.json"
+OOF_ROW: Final = "row"
+OOF_PROBA: Final = "proba"
+OOF_BUNDLE_SHA256: Final = "bundle_manifest_sha256"
+
+
+def cv_evaluation(folds: int, rows: int) -> str:
+    """How a cross-validated evaluation is named in leaderboards, blessings and model cards."""
+    return f"stratified {folds}-fold cross-validation on {rows} rows"
+
 
 # --- metric names (Metrics artifacts, manifests, leaderboards) -------------------------------
 METRIC_AUC: Final = "auc"
@@ -139,6 +162,7 @@ LEADERBOARD_ROWS: Final = "rows"
 LEADERBOARD_PRIMARY_METRIC: Final = "primary_metric"
 LEADERBOARD_CHAMPION_AHEAD: Final = "champion_ahead"
 LEADERBOARD_CHALLENGER: Final = "challenger"
+LEADERBOARD_EVALUATION: Final = "evaluation"  # "holdout", or keys.cv_evaluation(...)
 ROLE_CANDIDATE: Final = "candidate"
 ROLE_CHAMPION: Final = "champion"
 META_CHAMPION_AHEAD: Final = "champion_ahead"
@@ -158,6 +182,7 @@ BLESSING_BUNDLE_URI: Final = "bundle_uri"
 BLESSING_THRESHOLDS: Final = "thresholds"
 BLESSING_EVIDENCE: Final = "evidence"
 BLESSING_INFRA: Final = "infra"
+BLESSING_EVALUATION: Final = "evaluation"  # "holdout", or keys.cv_evaluation(...)
 META_BLESSED: Final = "blessed"
 META_VERDICT: Final = "verdict"
 META_RULE_VERSION: Final = "rule_version"
@@ -192,6 +217,12 @@ DEPLOY_STRATEGY_SHADOW: Final = "shadow"
 DEPLOY_MODES: Final = ("Knative", "Standard")
 DEPLOY_MODE_KNATIVE: Final = "Knative"
 DEPLOY_MODE_STANDARD: Final = "Standard"
+# Serving platform of the rendered manifests: KServe InferenceService(s) or a Seldon Core v1
+# SeldonDeployment (the record's DEPLOY_PLATFORM; rollout patches the matching object).
+DEPLOY_PLATFORMS: Final = ("kserve", "seldon")
+DEPLOY_PLATFORM_KSERVE: Final = "kserve"
+DEPLOY_PLATFORM_SELDON: Final = "seldon"
+DEPLOY_PLATFORM: Final = "platform"
 # Roles of the served sides (stable = what serves now: the champion, or the challenger alone).
 DEPLOY_ROLE_STABLE: Final = "stable"
 DEPLOY_ROLE_CANARY: Final = "canary"

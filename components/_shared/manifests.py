@@ -4,8 +4,9 @@ Custom resources (KServe, Istio, Seldon) are checked against the ``strict`` JSON
 ``crd_schemas/`` (``index.json`` maps ``apiVersion/kind`` to a file): they reject unknown fields
 the way ``kubectl apply --validate=strict`` does. Core kinds (ServiceAccount, Deployment, CronJob,
 Role, ...) are checked with ``kubernetes-validate`` against the Kubernetes OpenAPI schemas.
-Neither emulates admission webhooks; :func:`validate_manifest` adds the one cheap rule they
-miss, the DNS-1123 syntax of ``metadata.name``.
+Neither emulates admission webhooks; :func:`validate_manifest` adds the cheap rules they miss:
+the DNS-1123 syntax of ``metadata.name``, and for a SeldonDeployment and an InferenceGraph the
+webhook's structural rules (:func:`seldon_problems`, :func:`inference_graph_problems`).
 
 Used by the manifest tests and by the deploy step before it writes or applies anything (so both
 validators are runtime dependencies, in the image); they are imported only when a document is
@@ -91,6 +92,9 @@ def validate_manifest(
                 f"{where}: {path}: {first.message} (strict {api_kind} schema; "
                 f"{len(errors)} error(s))"
             )
+        problem = _webhook_problem(doc)
+        if problem:
+            raise ManifestError(f"{where}: {problem}")
         return
     try:
         from kubernetes_validate import utils as kv
@@ -108,6 +112,99 @@ def validate_manifest(
     except kv.ValidationError as exc:
         path = ".".join(str(p) for p in exc.absolute_path) or "(document)"
         raise ManifestError(f"{where}: {path}: {exc.message}") from None
+
+
+def _webhook_problem(doc: Mapping[str, Any]) -> str | None:
+    """The first admission-webhook rule a schema-valid custom resource breaks, if any."""
+    checks = {"SeldonDeployment": seldon_problems, "InferenceGraph": inference_graph_problems}
+    check = checks.get(str(doc.get("kind")))
+    problems = check(doc) if check else []
+    return problems[0] if problems else None
+
+
+def _graph_nodes(unit: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield unit
+    for child in unit.get("children") or []:
+        yield from _graph_nodes(child)
+
+
+def seldon_problems(doc: Mapping[str, Any]) -> list[str]:
+    """Seldon Core v1's validating webhook (``seldondeployment_webhook.go``): protocol and
+    transport values, unique predictor names, a container per custom graph node, a logger mode,
+    at most one shadow (never alone), and traffic summing to 100 over several live predictors."""
+    spec = doc.get("spec") or {}
+    found = []
+    if spec.get("protocol", "") not in ("", "seldon", "tensorflow", "kfserving", "v2"):
+        found.append(f"spec.protocol: Invalid protocol {spec.get('protocol')!r}")
+    if spec.get("transport", "") not in ("", "rest", "grpc"):
+        found.append(f"spec.transport: Invalid transport {spec.get('transport')!r}")
+    predictors = spec.get("predictors") or []
+    names = [p.get("name") for p in predictors]
+    if len(set(names)) != len(names):
+        found.append(f"spec.predictors[].name: duplicate predictor names {names}")
+    for i, predictor in enumerate(predictors):
+        containers = {
+            c.get("name")
+            for component in predictor.get("componentSpecs") or []
+            for c in ((component or {}).get("spec") or {}).get("containers") or []
+        }
+        for node in _graph_nodes(predictor.get("graph") or {}):
+            custom = node.get("implementation") in (None, "UNKNOWN_IMPLEMENTATION")
+            if custom and node.get("name") not in containers:
+                found.append(
+                    f"spec.predictors[{i}].graph: no container named {node.get('name')!r} "
+                    f"for the graph node (containers {sorted(containers)})"
+                )
+            if "logger" in node and not (node["logger"] or {}).get("mode"):
+                found.append(f"spec.predictors[{i}].graph.logger.mode: no logger mode specified")
+    return found + _seldon_traffic_problems(predictors)
+
+
+def _seldon_traffic_problems(predictors: list[Mapping[str, Any]]) -> list[str]:
+    shadows = [p for p in predictors if p.get("shadow")]
+    live = [p for p in predictors if not p.get("shadow")]
+    total = sum(int(p.get("traffic") or 0) for p in live)
+    found = []
+    if len(shadows) > 1:
+        found.append("spec.predictors: multiple shadows are not allowed")
+    if predictors and not live:
+        found.append("spec.predictors: a shadow can not be the only predictor")
+    if any(not 0 <= int(p.get("traffic") or 0) <= 100 for p in shadows):
+        found.append("spec.predictors[].traffic: a shadow's traffic must be in [0, 100]")
+    if len(live) > 1 and total != 100:
+        found.append(f"spec.predictors[].traffic: must sum to 100 over {len(live)}, got {total}")
+    if len(predictors) == 1 and 0 < total < 100:
+        found.append(f"spec.predictors[0].traffic: a lone predictor's is 0 or 100, got {total}")
+    return found
+
+
+def inference_graph_problems(doc: Mapping[str, Any]) -> list[str]:
+    """KServe's InferenceGraph rules no schema carries: a ``root`` node, each step pointing at
+    exactly one of nodeName (an existing node), serviceName, serviceUrl; a Switch step has a
+    condition; a Splitter's steps have weights summing to 100."""
+    nodes = (doc.get("spec") or {}).get("nodes") or {}
+    found = [] if "root" in nodes else ["spec.nodes: no root node (the router starts at root)"]
+    for node_name, node in nodes.items():
+        steps = node.get("steps") or []
+        for i, step in enumerate(steps):
+            where = f"spec.nodes.{node_name}.steps[{i}]"
+            targets = [k for k in ("nodeName", "serviceName", "serviceUrl") if step.get(k)]
+            if len(targets) != 1:
+                found.append(
+                    f"{where}: expected one of nodeName/serviceName/serviceUrl, got {targets}"
+                )
+            if step.get("nodeName") and step["nodeName"] not in nodes:
+                found.append(f"{where}.nodeName: no node {step['nodeName']!r}")
+            if node.get("routerType") == "Switch" and not step.get("condition"):
+                found.append(f"{where}.condition: a Switch step needs a condition")
+        if node.get("routerType") == "Splitter":
+            weights = [s.get("weight") for s in steps]
+            if None in weights or sum(w or 0 for w in weights) != 100:
+                found.append(
+                    f"spec.nodes.{node_name}: Splitter weights must all be set and sum to 100, "
+                    f"got {weights}"
+                )
+    return found
 
 
 def load_documents(path: str | Path) -> list[dict[str, Any]]:

@@ -1,5 +1,8 @@
 """The thin cluster client of deploy: create or replace the validated documents, wait, report.
 
+The same client applies both platforms: InferenceServices (and a shadow's VirtualService) and
+SeldonDeployments (``machinelearning.seldon.io/v1``), with the same error handling.
+
 Only this module talks to a Kubernetes API server, through ``kubernetes.client.CustomObjectsApi``
 (get, create, replace). :data:`API_CALLS` lists every (api group, resource, verb) it uses; the
 Role in manifests/base/rbac.yaml grants exactly those plus rollout's
@@ -25,7 +28,10 @@ FIELD_MANAGER: Final = "kfp-tabular-deploy"
 RESOURCES: Final = {
     "InferenceService": ("serving.kserve.io", "v1beta1", "inferenceservices"),
     "VirtualService": ("networking.istio.io", "v1", "virtualservices"),
+    "SeldonDeployment": ("machinelearning.seldon.io", "v1", "seldondeployments"),
 }
+# The kinds whose readiness deploy waits on.
+SERVING_KINDS: Final = ("InferenceService", "SeldonDeployment")
 # Every (api group, resource, verb) this module calls: get (existence, readiness), create,
 # update (replace). The RBAC test reads this.
 API_CALLS: Final = frozenset(
@@ -113,6 +119,44 @@ def _condition(status: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
     return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
 
 
+def summarize_seldon_status(sdep: Mapping[str, Any]) -> dict[str, Any]:
+    """Readiness and URL of a SeldonDeployment as the operator reports it.
+
+    Ready when ``status.state`` is ``Available`` and the Deployment of every predictor in the
+    spec (``componentSpecs[].metadata.name``) is listed Available in ``deploymentStatus``: right
+    after a replace the state may still describe the previous spec, whose Deployments differ.
+    """
+    status = sdep.get("status") or {}
+    deployments = status.get("deploymentStatus") or {}
+    wanted = [
+        (component.get("metadata") or {}).get("name")
+        for predictor in (sdep.get("spec") or {}).get("predictors") or []
+        for component in predictor.get("componentSpecs") or []
+    ]
+    ready = status.get("state") == "Available" and all(
+        (deployments.get(name) or {}).get("status") == "Available" for name in wanted if name
+    )
+    return {
+        "name": (sdep.get("metadata") or {}).get("name"),
+        "ready": ready,
+        "state": status.get("state"),
+        "url": (status.get("address") or {}).get("url"),
+        "conditions": [
+            {"type": name, "status": str((d or {}).get("status")), "message": ""}
+            for name, d in deployments.items()
+        ],
+        "traffic": [
+            {
+                "predictor": p.get("name"),
+                "percent": p.get("traffic"),
+                "shadow": bool(p.get("shadow")),
+            }
+            for p in (sdep.get("spec") or {}).get("predictors") or []
+        ],
+        "description": status.get("description"),
+    }
+
+
 def summarize_status(isvc: Mapping[str, Any]) -> dict[str, Any]:
     """Readiness, URL, conditions and traffic of an InferenceService as the server reports it.
 
@@ -161,18 +205,22 @@ def wait_ready(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[dict[str, Any]]:
-    """Poll every InferenceService until it (and its canary) is Ready; their status summaries.
+    """Poll every InferenceService until it (and its canary) is Ready, every SeldonDeployment
+    until it is Available; their status summaries.
 
     Raises:
         DeployError: not ready within ``timeout_s``, naming the service and its conditions.
     """
-    services = [d for d in documents if d["kind"] == "InferenceService"]
+    services = [d for d in documents if d["kind"] in SERVING_KINDS]
     deadline = clock() + timeout_s
     while True:
         summaries = []
         for doc in services:
             current = _get(api, doc)
-            summaries.append(summarize_status(current or {"metadata": doc["metadata"]}))
+            summarize = (
+                summarize_seldon_status if doc["kind"] == "SeldonDeployment" else summarize_status
+            )
+            summaries.append(summarize(current or {"metadata": doc["metadata"]}))
         waiting = [s for s in summaries if not s["ready"]]
         if not waiting:
             return summaries

@@ -14,6 +14,7 @@ def deploy(
     manifests: Output[Artifact],
     summary: Output[Markdown],
     target: str = "render",
+    platform: str = "kserve",
     strategy: str = "canary",
     deployment_mode: str = "Knative",
     namespace: str = "kfp-tabular",
@@ -30,12 +31,13 @@ def deploy(
     logger_storage_parameters: dict = {},  # noqa: B006 - KFP reads the default from the signature
     cpu: str = "1",
     memory: str = "1Gi",
+    storage_initializer_image: str = "kserve/storage-initializer:v0.20.0",
     ready_timeout_s: float = 600.0,
 ):
-    """Deploy the gate's blessed bundle to KServe (applied or rendered) or to local servers.
+    """Deploy the gate's blessed bundle to KServe or Seldon (applied or rendered) or locally.
 
     Refuses a bundle whose blessing is not blessed. Every manifest is validated against the
-    strict KServe/Istio CRD schemas before anything is applied, written or started.
+    strict KServe/Istio/Seldon CRD schemas before anything is applied, written or started.
 
     Args:
         bundle: The gate's blessed bundle (the challenger).
@@ -43,6 +45,10 @@ def deploy(
         target: Where to deploy: kubernetes (apply, wait until ready), render (write the
             manifests only) or local (serve on localhost). ``kubernetes`` applies with the
             kubernetes client; ``local`` serves each side as a local server.
+        platform: Serving platform of the manifests: kserve (InferenceService) or seldon
+            (SeldonDeployment, Seldon Core v1). ``seldon``: the serving image as a V2 custom
+            server in a SeldonDeployment; canary = two predictors with ``traffic``, shadow = a
+            predictor with ``shadow: true`` (Seldon's Istio or Ambassador mirrors to it).
         strategy: How the challenger meets traffic: direct, canary or shadow (direct when there
             is no champion). ``direct``: the challenger takes all traffic; ``canary``: the
             challenger beside the champion with ``canary_percent`` of traffic; ``shadow``: the
@@ -68,6 +74,8 @@ def deploy(
         logger_storage_parameters: Storage parameters of the payload logger (string values).
         cpu: CPU of each predictor (requests = limits), e.g. "1" or "500m".
         memory: Memory of each predictor (requests = limits), e.g. "1Gi".
+        storage_initializer_image: Init container that fetches the bundle into /mnt/models
+            (platform seldon).
         ready_timeout_s: Seconds to wait for readiness (kubernetes; local waits at most 120).
 
     Returns:

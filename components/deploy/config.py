@@ -23,6 +23,10 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # DNS label for those suffixes.
 MAX_NAME_LENGTH: Final = 40
 LOGGER_MODES: Final = ("all", "request", "response")
+# KServe's storage initializer (the code an InferenceService's init container runs: gs://, s3://,
+# https://, ...), run by a SeldonDeployment as its own init container; Seldon Core v1 fetches a
+# modelUri only for its prepackaged servers, never for a custom container such as this runtime.
+SELDON_STORAGE_INITIALIZER: Final = "kserve/storage-initializer:v0.20.0"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,11 @@ class DeployConfig(ComponentConfig):
         keys.DEPLOY_TARGET_RENDER,
         "Where to deploy: kubernetes (apply, wait until ready), render (write the manifests "
         "only) or local (serve on localhost).",
+    )
+    platform: str = param(
+        keys.DEPLOY_PLATFORM_KSERVE,
+        "Serving platform of the manifests: kserve (InferenceService) or seldon "
+        "(SeldonDeployment, Seldon Core v1).",
     )
     strategy: str = param(
         keys.DEPLOY_STRATEGY_CANARY,
@@ -71,6 +80,10 @@ class DeployConfig(ComponentConfig):
     )
     cpu: str = param("1", "CPU of each predictor (requests = limits).")
     memory: str = param("1Gi", "Memory of each predictor (requests = limits).")
+    storage_initializer_image: str = param(
+        SELDON_STORAGE_INITIALIZER,
+        "Init container that fetches the bundle into /mnt/models (platform seldon).",
+    )
     ready_timeout_s: float = param(
         600.0, "Seconds to wait for readiness (kubernetes; local waits at most 120)."
     )
@@ -79,6 +92,7 @@ class DeployConfig(ComponentConfig):
         """Every value out of its range, and the combinations KServe would refuse."""
         found = [
             _choice("target", self.target, keys.DEPLOY_TARGETS),
+            _choice("platform", self.platform, keys.DEPLOY_PLATFORMS),
             _choice("strategy", self.strategy, keys.DEPLOY_STRATEGIES),
             _choice("deployment_mode", self.deployment_mode, keys.DEPLOY_MODES),
             _dns_label("namespace", self.namespace),
@@ -90,6 +104,7 @@ class DeployConfig(ComponentConfig):
             *self._number_problems(),
             self._storage_logger_problem(),
             self._shadow_logger_problem(),
+            *self._seldon_problems(),
         ]
         return [problem for problem in found if problem]
 
@@ -129,6 +144,31 @@ class DeployConfig(ComponentConfig):
                 "payload logger: set logger_url (a CloudEvents sink) or logger_storage_path"
             )
         return None
+
+    def _seldon_problems(self) -> list[str]:
+        """What a SeldonDeployment cannot express: an integer traffic share, a URL logger."""
+        if self.platform != keys.DEPLOY_PLATFORM_SELDON:
+            return []
+        found = []
+        if (
+            self.strategy == keys.DEPLOY_STRATEGY_SHADOW
+            and not float(self.mirror_percent).is_integer()
+        ):
+            found.append(
+                expected_got(
+                    "mirror_percent",
+                    "a whole percent with platform seldon (a predictor's traffic is an integer)",
+                    repr(self.mirror_percent),
+                )
+            )
+        if self.logger_storage_path:
+            found.append(
+                "logger_storage_path: Seldon Core's payload logger sends CloudEvents to a URL "
+                "only; with platform seldon set logger_url instead"
+            )
+        if not self.storage_initializer_image.strip():
+            found.append(expected_got("storage_initializer_image", "an image reference", repr("")))
+        return found
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:

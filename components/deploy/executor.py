@@ -35,7 +35,7 @@ from components._shared.artifacts import (
 from components._shared.bundle import sha256_file
 from components._shared.entry import sort_arguments
 from components._shared.errors import DataReadError, expected_got
-from components.deploy import apply, local, render
+from components.deploy import apply, local, render, seldon
 from components.deploy.config import DeployConfig
 from components.deploy.plan import DeployPlan, plan
 
@@ -130,7 +130,8 @@ def blessed_digest(bundle_dir: str, verdict: dict[str, Any]) -> str:
 
 
 def cluster_sides(resolved: DeployPlan, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Record sides for the kubernetes/render targets: which InferenceService serves what."""
+    """Record sides for the kubernetes/render targets: which InferenceService (or which
+    SeldonDeployment predictor) serves what."""
 
     def side(role: str, uri: str, isvc: str, predictor: str | None = None) -> dict[str, Any]:
         return {
@@ -144,6 +145,12 @@ def cluster_sides(resolved: DeployPlan, documents: list[dict[str, Any]]) -> list
             keys.DEPLOY_SIDE_PREDICTOR_NAME: predictor,
         }
 
+    if resolved.config.platform == keys.DEPLOY_PLATFORM_SELDON:
+        # One SeldonDeployment; each side is one of its predictors.
+        return [
+            side(role, uri, resolved.name, predictor)
+            for role, uri, predictor in seldon.roles(resolved)
+        ]
     champion = resolved.config.champion_storage_uri
     if resolved.strategy == keys.DEPLOY_STRATEGY_DIRECT:
         return [side(keys.DEPLOY_ROLE_STABLE, resolved.storage_uri, resolved.name)]
@@ -184,9 +191,15 @@ def summary_markdown(record: dict[str, Any]) -> str:
 
 def _headline(record: dict[str, Any]) -> str:
     strategy = record[keys.DEPLOY_STRATEGY]
-    return (
-        f"InferenceService `{record[keys.DEPLOY_NAME]}` in namespace "
+    what = (
+        f"SeldonDeployment `{record[keys.DEPLOY_NAME]}` in namespace "
+        f"`{record[keys.DEPLOY_NAMESPACE]}` (Seldon Core v1, V2 protocol)"
+        if record.get(keys.DEPLOY_PLATFORM) == keys.DEPLOY_PLATFORM_SELDON
+        else f"InferenceService `{record[keys.DEPLOY_NAME]}` in namespace "
         f"`{record[keys.DEPLOY_NAMESPACE]}`, mode **{record[keys.DEPLOY_MODE]}**"
+    )
+    return (
+        what
         + (
             f", canary {record[keys.DEPLOY_CANARY_PERCENT]}%"
             if strategy == keys.DEPLOY_STRATEGY_CANARY
@@ -229,6 +242,12 @@ def _cluster_status_lines(statuses: list[dict[str, Any]]) -> list[str]:
     for status in statuses:
         lines.append(f"- `{status['name']}` ready={status['ready']} url={status.get('url')}")
         for t in status.get("traffic") or []:
+            if "predictor" in t:  # a SeldonDeployment's predictor
+                shadow = " (shadow)" if t.get("shadow") else ""
+                lines.append(
+                    f"  - predictor `{t['predictor']}` traffic {t.get('percent')}%{shadow}"
+                )
+                continue
             latest = " (latest)" if t.get("latestRevision") else ""
             tag = f" tag {t['tag']}" if t.get("tag") else ""
             lines.append(f"  - revision `{t.get('revisionName')}` {t.get('percent')}%{latest}{tag}")
@@ -329,6 +348,7 @@ def _apply(
     applied = apply.apply_documents(api, documents)
     if (
         resolved.strategy == keys.DEPLOY_STRATEGY_CANARY
+        and resolved.config.platform == keys.DEPLOY_PLATFORM_KSERVE
         and resolved.config.deployment_mode == keys.DEPLOY_MODE_KNATIVE
         and applied[0]["action"] == "created"
     ):
@@ -360,6 +380,7 @@ def deployment_record(
     return {
         keys.DEPLOY_RECORD_FORMAT: keys.DEPLOY_RECORD_FORMAT_VERSION,
         keys.DEPLOY_TARGET: config.target,
+        keys.DEPLOY_PLATFORM: config.platform,
         keys.DEPLOY_STRATEGY: resolved.strategy,
         keys.DEPLOY_REQUESTED_STRATEGY: config.strategy,
         keys.DEPLOY_MODE: config.deployment_mode,

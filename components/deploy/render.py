@@ -1,4 +1,5 @@
-"""The manifests of a deployment: InferenceService(s) and, for shadow, an Istio VirtualService.
+"""The manifests of a deployment: InferenceService(s) and, for shadow, an Istio VirtualService;
+or, with ``platform: seldon``, one SeldonDeployment (:mod:`components.deploy.seldon`).
 
 Pure functions of a :class:`~components.deploy.plan.DeployPlan`. Every document is validated
 against the strict CRD schemas (:func:`components._shared.manifests.validate_manifest`) by
@@ -22,6 +23,7 @@ import yaml
 from components._shared import keys
 from components._shared.artifacts import atomic_dir
 from components._shared.manifests import ManifestError, validate_manifest
+from components.deploy import seldon
 from components.deploy.plan import DeployPlan
 
 ISVC_API_VERSION: Final = "serving.kserve.io/v1beta1"
@@ -110,7 +112,9 @@ def _isvc(
 
 
 def build_documents(plan: DeployPlan) -> list[dict[str, Any]]:
-    """The documents for the plan's strategy and mode (not yet validated)."""
+    """The documents for the plan's platform, strategy and mode (not yet validated)."""
+    if plan.config.platform == keys.DEPLOY_PLATFORM_SELDON:
+        return seldon.build_documents(plan, _labels)
     if plan.strategy == keys.DEPLOY_STRATEGY_DIRECT:
         return [_isvc(plan, plan.name, keys.DEPLOY_ROLE_STABLE, _predictor(plan, plan.storage_uri))]
     if plan.strategy == keys.DEPLOY_STRATEGY_CANARY:
@@ -247,10 +251,13 @@ def render(plan: DeployPlan) -> list[dict[str, Any]]:
 
 
 def _annotate_digest(documents: list[dict[str, Any]], plan: DeployPlan) -> None:
-    """Annotate every InferenceService that serves the challenger with its manifest digest."""
+    """Annotate every InferenceService (or SeldonDeployment) that serves the challenger with its
+    manifest digest."""
     for doc in documents:
-        if doc["kind"] == "InferenceService" and plan.storage_uri in json.dumps(doc["spec"]):
-            doc["metadata"]["annotations"][keys.MANIFEST_SHA256_ANNOTATION] = plan.manifest_sha256
+        serving = doc["kind"] in ("InferenceService", seldon.KIND)
+        if serving and plan.storage_uri in json.dumps(doc["spec"]):
+            annotations = doc["metadata"].setdefault("annotations", {})
+            annotations[keys.MANIFEST_SHA256_ANNOTATION] = plan.manifest_sha256
 
 
 def document_file_name(index: int, doc: dict[str, Any]) -> str:

@@ -4,6 +4,11 @@ Each step sets the InferenceService's canary traffic (:mod:`patches`), waits ``w
 and asks Prometheus (:mod:`prometheus`) what each side did in that window; the side's series are
 found by the pods regex and workload name :func:`selectors` derives from the revisions
 (Knative) or the predictor names (Standard). Promotion and rollback are a last merge patch.
+
+A SeldonDeployment (the record's ``platform: seldon``) is read and patched the same way: its
+canary predictor's ``traffic`` per step; each side's series are its predictor's Deployment
+(``<deployment>-<predictor>``, the name deploy gives its componentSpec) and that Deployment's
+pods.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ class ClusterSteps:
         """Set the canary's traffic to ``percent``, wait the window, compare the sides."""
         api, record, config = self.api, self.record, self.config
         namespace, name = record[keys.DEPLOY_NAMESPACE], record[keys.DEPLOY_NAME]
-        isvc = patches.read(api, namespace, name)
+        isvc = patches.read(api, namespace, name, kind_of(record))
         patches.apply(
             api,
             namespace,
@@ -77,7 +82,7 @@ class ClusterSteps:
             patches.set_traffic(isvc, percent, canary_name=canary_predictor(record)),
         )
         time.sleep(config.window_seconds)
-        isvc = patches.read(api, namespace, name)
+        isvc = patches.read(api, namespace, name, kind_of(record))
         chosen = selectors(isvc, record, config)
         windows = {
             side: prometheus.cluster_window(
@@ -104,7 +109,7 @@ def act(api: Any, record: dict[str, Any], promote: bool) -> dict[str, Any]:
     """Promote (the canary takes all traffic) or roll back, as one merge patch; what was sent."""
     namespace, name = record[keys.DEPLOY_NAMESPACE], record[keys.DEPLOY_NAME]
     canary_name = canary_predictor(record)
-    isvc = patches.read(api, namespace, name)
+    isvc = patches.read(api, namespace, name, kind_of(record))
     after = (
         patches.promote(isvc, canary_name=canary_name)
         if promote
@@ -118,11 +123,21 @@ def act(api: Any, record: dict[str, Any], promote: bool) -> dict[str, Any]:
     }
 
 
+def kind_of(record: dict[str, Any]) -> str:
+    """The kind deploy applied: a SeldonDeployment for platform seldon, else InferenceService."""
+    if record.get(keys.DEPLOY_PLATFORM) == keys.DEPLOY_PLATFORM_SELDON:
+        return patches.SELDON_KIND
+    return "InferenceService"
+
+
 def selectors(
     isvc: dict[str, Any], record: dict[str, Any], config: RolloutConfig
 ) -> dict[str, dict[str, str]]:
     """Per side: the pods regex and workload name its Prometheus series carry."""
-    if patches.deployment_mode(isvc) == keys.DEPLOY_MODE_KNATIVE:
+    mode = patches.deployment_mode(isvc)
+    if mode == patches.MODE_SELDON:
+        workloads = _seldon_workloads(isvc, record)
+    elif mode == keys.DEPLOY_MODE_KNATIVE:
         workloads = _knative_workloads(isvc)
     else:
         workloads = _standard_workloads(isvc, record)
@@ -132,6 +147,20 @@ def selectors(
         chosen.update(config.prometheus_selectors.get(side, {}))
         out[side] = chosen
     return out
+
+
+def _seldon_workloads(sdep: dict[str, Any], record: dict[str, Any]) -> dict[str, str]:
+    """Seldon: each side's Deployment is its predictor's componentSpec (named by deploy)."""
+    canary = canary_predictor(record)
+    live = [p for p in sdep["spec"]["predictors"] if not p.get("shadow")]
+    names = {
+        p.get("name"): ((p.get("componentSpecs") or [{}])[0].get("metadata") or {}).get("name")
+        or f"{sdep['metadata']['name']}-{p.get('name')}"
+        for p in live
+    }
+    canary = canary if canary in names else (list(names)[-1] if names else None)
+    stable = next((n for n in names if n != canary), canary)
+    return {keys.DEPLOY_ROLE_STABLE: names[stable], keys.DEPLOY_ROLE_CANARY: names[canary]}
 
 
 def _knative_workloads(isvc: dict[str, Any]) -> dict[str, str]:

@@ -12,6 +12,16 @@ return the patched object, validated against the strict CRD schema, so a typo'd 
 before anything is sent. :func:`merge_patch` turns (before, after) into the RFC 7386 merge patch
 that reproduces ``after`` exactly (``null`` removes a field), which :func:`apply` sends with the
 kubernetes client; that is the only code here that talks to a cluster.
+
+A Seldon Core v1 SeldonDeployment (deploy's ``platform: seldon``) splits traffic between
+predictors by their integer ``traffic``; the same three functions handle it when given one:
+
+| traffic step | promotion | rollback |
+|---|---|---|
+| canary predictor ``traffic = p``, stable ``100 - p`` | stable predictor removed, canary ``traffic = 100`` | canary predictor removed, stable ``traffic = 100`` |
+
+A shadow predictor (``shadow: true``) is left as it is. The webhook's rules (traffic summing to
+100, one shadow at most, ...) are checked with the schema, before anything is sent.
 """
 
 from __future__ import annotations
@@ -37,11 +47,23 @@ _MODE_ALIASES: Final = {
 }
 # Every (api group, resource, verb) this module's client calls use; the RBAC test reads it so
 # the Role grants exactly what rollout needs and nothing more.
-API_CALLS: Final = frozenset({(GROUP, PLURAL, "get"), (GROUP, PLURAL, "patch")})
+SELDON_KIND: Final = "SeldonDeployment"
+# kind -> (api group, version, plural) of the objects rollout reads and patches.
+RESOURCES: Final = {
+    "InferenceService": (GROUP, VERSION, PLURAL),
+    SELDON_KIND: ("machinelearning.seldon.io", "v1", "seldondeployments"),
+}
+MODE_SELDON: Final = "Seldon"
+API_CALLS: Final = frozenset(
+    (group, plural, verb) for group, _, plural in RESOURCES.values() for verb in ("get", "patch")
+)
 
 
 def deployment_mode(isvc: Mapping[str, Any]) -> str:
-    """``Knative`` or ``Standard`` from the mode annotation (deploy always sets it)."""
+    """``Knative`` or ``Standard`` from the mode annotation (deploy always sets it); ``Seldon``
+    for a SeldonDeployment."""
+    if isvc.get("kind") == SELDON_KIND:
+        return MODE_SELDON
     annotations = (isvc.get("metadata") or {}).get("annotations") or {}
     raw = annotations.get(MODE_ANNOTATION)
     if raw not in _MODE_ALIASES:
@@ -102,6 +124,11 @@ def set_traffic(
     if not 0 <= int(percent) <= 100:
         raise ConfigError(expected_got("canary traffic percent", "0..100", percent))
     out = _cleaned(isvc)
+    if out.get("kind") == SELDON_KIND:
+        predictors, canary, stable = _seldon_sides(out, canary_name)
+        predictors[canary]["traffic"] = int(percent)
+        predictors[stable]["traffic"] = 100 - int(percent)
+        return _checked(out)
     if deployment_mode(isvc) == keys.DEPLOY_MODE_KNATIVE:
         out["spec"]["predictor"]["canaryTrafficPercent"] = int(percent)
     else:
@@ -112,6 +139,11 @@ def set_traffic(
 def promote(isvc: Mapping[str, Any], *, canary_name: str | None = None) -> dict[str, Any]:
     """The InferenceService with the canary promoted to 100% (KServe's documented way)."""
     out = _cleaned(isvc)
+    if out.get("kind") == SELDON_KIND:
+        predictors, canary, stable = _seldon_sides(out, canary_name)
+        predictors[canary]["traffic"] = 100
+        del predictors[stable]
+        return _checked(out)
     if deployment_mode(isvc) == keys.DEPLOY_MODE_KNATIVE:
         # Without canaryTrafficPercent, latest (the canary revision) gets 100% and becomes
         # the latestRolledoutRevision.
@@ -130,6 +162,11 @@ def promote(isvc: Mapping[str, Any], *, canary_name: str | None = None) -> dict[
 def rollback(isvc: Mapping[str, Any], *, canary_name: str | None = None) -> dict[str, Any]:
     """The InferenceService with the canary taken out of traffic."""
     out = _cleaned(isvc)
+    if out.get("kind") == SELDON_KIND:
+        predictors, canary, stable = _seldon_sides(out, canary_name)
+        predictors[stable]["traffic"] = 100
+        del predictors[canary]
+        return _checked(out)
     if deployment_mode(isvc) == keys.DEPLOY_MODE_KNATIVE:
         # 0 pins all traffic to the prev (last rolled-out) revision; removing the field would
         # do the opposite (promote).
@@ -140,6 +177,29 @@ def rollback(isvc: Mapping[str, Any], *, canary_name: str | None = None) -> dict
         if not canaries:
             del out["spec"]["canary"]
     return _checked(out)
+
+
+def _seldon_sides(sdep: dict[str, Any], canary_name: str | None) -> tuple[list[Any], int, int]:
+    """The predictors, and the indices of the canary and of the one stable predictor.
+
+    ``canary_name`` None: the last live (non-shadow) predictor is the canary, as deploy renders.
+    """
+    predictors = sdep["spec"]["predictors"]
+    live = [i for i, p in enumerate(predictors) if not p.get("shadow")]
+    names = [predictors[i].get("name") for i in live]
+    if canary_name is None:
+        canary = live[-1] if len(live) == 2 else -1
+    else:
+        canary = next((i for i in live if predictors[i].get("name") == canary_name), -1)
+    if len(live) != 2 or canary < 0:
+        raise ConfigError(
+            expected_got(
+                f"SeldonDeployment {_name(sdep)} live predictors",
+                f"two, the canary {canary_name or '(the last)'} and the stable one",
+                names,
+            )
+        )
+    return predictors, canary, next(i for i in live if i != canary)
 
 
 def merge_patch(before: Any, after: Any) -> Any:
@@ -177,15 +237,16 @@ def apply_merge_patch(target: Any, patch: Any) -> Any:
 # --- the thin cluster client -----------------------------------------------------------------
 
 
-def read(api: Any, namespace: str, name: str) -> dict[str, Any]:
-    """GET the InferenceService (``get`` on inferenceservices)."""
-    return dict(api.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name))
+def read(api: Any, namespace: str, name: str, kind: str = "InferenceService") -> dict[str, Any]:
+    """GET the InferenceService, or the SeldonDeployment (``get`` on its resource)."""
+    group, version, plural = RESOURCES[kind]
+    return dict(api.get_namespaced_custom_object(group, version, namespace, plural, name))
 
 
 def apply(
     api: Any, namespace: str, before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """PATCH the InferenceService from ``before`` to ``after`` (a merge patch; ``patch`` verb).
+    """PATCH the object from ``before`` to ``after`` (a merge patch; ``patch`` verb).
 
     ``after`` is validated again here, so nothing unvalidated is ever sent. Returns the object
     the API server answered with.
@@ -193,4 +254,5 @@ def apply(
     validate_manifest(after)
     patch = merge_patch(_cleaned(before), dict(after))
     name = (after.get("metadata") or {})["name"]
-    return dict(api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, patch))
+    group, version, plural = RESOURCES[str(after.get("kind") or "InferenceService")]
+    return dict(api.patch_namespaced_custom_object(group, version, namespace, plural, name, patch))

@@ -117,7 +117,10 @@ class Bundles:
     test_rows: pd.DataFrame
 
     def records(self, n: int) -> list[dict[str, Any]]:
-        return [json_record(r) for r in self.test_rows.head(n).to_dict("records")]
+        return [
+            json_record({str(k): v for k, v in r.items()})
+            for r in self.test_rows.head(n).to_dict("records")
+        ]
 
 
 @pytest.fixture(scope="session")
