@@ -113,12 +113,12 @@ class Prometheus:
 
     def alerts(self, **labels: str) -> dict[str, str]:
         """State (pending, firing) per alert name of the active alerts with these labels."""
+        return {name: a["state"] for name, a in self.active_alerts(**labels).items()}
+
+    def active_alerts(self, **labels: str) -> dict[str, dict[str, Any]]:
+        """The active alerts with these labels (``/api/v1/alerts`` entries) by alert name."""
         found = self.client.get("/api/v1/alerts").json()["data"]["alerts"]
-        return {
-            a["labels"]["alertname"]: a["state"]
-            for a in found
-            if labels.items() <= a["labels"].items()
-        }
+        return {a["labels"]["alertname"]: a for a in found if labels.items() <= a["labels"].items()}
 
     def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 90.0) -> float:
         """Seconds until ``condition()`` holds; fails after ``timeout``."""
