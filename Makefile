@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 IMAGE_REGISTRY ?= ghcr.io/kfp-tabular
 VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' components/__init__.py)
 
-.PHONY: install tools run run-adult serve stop test test-fast lint checkov compile docs check-compiled bench bench-drift bench-serving base images push clean
+.PHONY: install tools mlflow-server run run-adult serve stop test test-fast lint checkov compile docs check-compiled bench bench-drift bench-serving base images push clean
 
 ## install: a .venv with exactly the locked versions (idempotent)
 install: $(STAMP)
@@ -40,10 +40,10 @@ stop: install
 	$(PY) -m components._shared.local_serving stop local_outputs
 
 ## test: every test CI runs (unit, component via kfp.local, pipeline compile, e2e)
-test: install
+test: install mlflow-server
 	$(PY) -m pytest -q
 
-test-fast: install
+test-fast: install mlflow-server
 	$(PY) -m pytest -q -m "not slow"
 
 ## lint: ruff (lint + format check), mypy, hadolint and checkov on the Dockerfiles, checkov on manifests/
@@ -65,6 +65,18 @@ $(TOOLS_STAMP): requirements-tools.lock
 	@test -x $(TOOLS_VENV)/bin/python || uv venv --quiet --python $(PYTHON) $(TOOLS_VENV)
 	uv pip sync --quiet --python $(TOOLS_VENV)/bin/python requirements-tools.lock
 	@touch $(TOOLS_STAMP)
+
+## mlflow-server: the MLflow tracking server the tests start (tests/tracking), in its own
+## virtualenv: the full mlflow pins pyarrow<26; the project itself needs only mlflow-skinny
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+mlflow-server: $(MLFLOW_STAMP)
+
+$(MLFLOW_STAMP): requirements-mlflow.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@test -x $(MLFLOW_VENV)/bin/python || uv venv --quiet --python $(PYTHON) $(MLFLOW_VENV)
+	uv pip sync --quiet --python $(MLFLOW_VENV)/bin/python requirements-mlflow.lock
+	@touch $(MLFLOW_STAMP)
 
 ## checkov: security scan of manifests/ (kustomize base and overlays) and both Dockerfiles.
 ## --skip-download: offline, no Prisma Cloud calls; suppressions sit in place with their reasons.

@@ -11,6 +11,11 @@ the kubernetes client; rollout reads Prometheus) or ``local`` (local serving pro
 replays the test split to them). Every task's caching, display name, resources and Kubernetes
 settings come from :mod:`pipelines.tasks`. The compiled YAML is
 ``compiled/train_and_rollout.yaml``.
+
+Small data (fewer rows than ``cv_below_rows``, no time column): featurize assigns stratified
+folds instead of a holdout, each train task also writes its out-of-fold predictions
+(``oof_predictions``, collected for compare), compare ranks them and hands the challenger's to
+the gate (``challenger_oof``), which judges them; the bundle deployed is refit on every row.
 """
 
 from kfp import dsl
@@ -76,6 +81,8 @@ def train_and_rollout(
     min_category_count: int = FEATURIZE.min_category_count,
     interactions: list = FEATURIZE.interactions,
     rolling: list = FEATURIZE.rolling,
+    cv_below_rows: int = FEATURIZE.cv_below_rows,
+    cv_folds: int = FEATURIZE.cv_folds,
     gate_min_auc: float = GATE.min_auc,
     gate_max_log_loss: float = GATE.max_log_loss,
     gate_min_accuracy: float = GATE.min_accuracy,
@@ -173,6 +180,10 @@ def train_and_rollout(
         interactions: Named feature interactions {name, op, left, right}, e.g. a ratio.
         rolling: Rolling aggregates per entity over time windows {name, entity, time, value,
             window, agg}.
+        cv_below_rows: Below this many rows (and without a time column), evaluate by stratified
+            k-fold cross-validation instead of a holdout: compare ranks and the gate judges
+            out-of-fold predictions over every row, the bundle is refit on every row; 0 never.
+        cv_folds: Folds of that cross-validation (3 to 20).
         gate_min_auc: Floor on the challenger's test AUC (its DeLong lower bound must reach it).
         gate_max_log_loss: Ceiling on test log loss (its bootstrap upper bound must stay below).
         gate_min_accuracy: Floor on test accuracy at 0.5 (lower bound); 0 disables it.
@@ -186,8 +197,9 @@ def train_and_rollout(
         gate_max_slice_degradation: AUC a slice may lose to the champion before it refuses.
         gate_confidence: Confidence level of the gate's intervals.
         gate_bootstrap_resamples: Paired bootstrap resamples of the gate.
-        gate_min_test_rows: Fewer test rows and the gate cannot decide (refuses).
-        gate_min_class_rows: Fewer test rows of either class and the gate cannot decide.
+        gate_min_test_rows: Fewer test rows (out-of-fold rows under cross-validation) and the
+            gate cannot decide (refuses).
+        gate_min_class_rows: Fewer judged rows of either class and the gate cannot decide.
         deploy_target: ``render`` (manifests only), ``kubernetes`` (apply) or ``local``.
         deploy_platform: ``kserve`` (InferenceService) or ``seldon`` (SeldonDeployment).
         deploy_strategy: ``direct``, ``canary`` or ``shadow`` (direct when there is no champion).
@@ -274,6 +286,8 @@ def train_and_rollout(
         min_category_count=min_category_count,
         interactions=interactions,
         rolling=rolling,
+        cv_below_rows=cv_below_rows,
+        cv_folds=cv_folds,
     )
     credentials(size(step(featurized, "featurize"), *data), credentials_secret)
 
@@ -305,6 +319,7 @@ def train_and_rollout(
 
     ranked = compare(
         candidates=dsl.Collected(trained.outputs["bundle"]),
+        oof_predictions=dsl.Collected(trained.outputs["oof_predictions"]),
         splits=featurized.outputs["splits"],
         primary_metric=primary_metric,
         champion_uri=champion_uri,
@@ -315,6 +330,7 @@ def train_and_rollout(
         challenger=ranked.outputs["challenger"],
         splits=featurized.outputs["splits"],
         leaderboard=ranked.outputs["leaderboard"],
+        challenger_oof=ranked.outputs["challenger_oof"],
         champion_uri=champion_uri,
         min_auc=gate_min_auc,
         max_log_loss=gate_max_log_loss,

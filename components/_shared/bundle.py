@@ -369,6 +369,22 @@ def bundle_bytes(directory: str | Path) -> int:
     return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
 
 
+def _evaluation_text(evaluation: str) -> tuple[str, str]:
+    """The model card's metrics heading and the limit that says where its metrics come from."""
+    if evaluation == keys.EVALUATION_HOLDOUT:
+        return (
+            "## Metrics (valid split, threshold 0.5)",
+            "- Metrics are measured on the valid split, which also chose the early-stopping "
+            "round; the test split (reported by compare and gate) is the unbiased estimate.",
+        )
+    return (
+        f"## Metrics (out-of-fold predictions of {evaluation}, threshold 0.5)",
+        f"- Evaluation: {evaluation}. Each row is predicted by a model (featurizer included) "
+        "fitted without its fold; this bundle is refit on every row, so the metrics estimate "
+        "the fold models', from the same data that chose among the candidates.",
+    )
+
+
 def render_model_card(
     *,
     family: str,
@@ -378,8 +394,14 @@ def render_model_card(
     training_data: Mapping[str, Any],
     n_features: int,
     model_info: Mapping[str, Any] | None = None,
+    evaluation: str = keys.EVALUATION_HOLDOUT,
 ) -> str:
-    """The Markdown text of ``model_card.md``: what it is, data, metrics and limits."""
+    """The Markdown text of ``model_card.md``: what it is, data, metrics and limits.
+
+    ``evaluation`` is "holdout" or the cross-validation (``keys.cv_evaluation``) whose
+    out-of-fold predictions the metrics come from.
+    """
+    metrics_heading, metrics_limit = _evaluation_text(evaluation)
     source = training_data.get("source") or {}
     params = candidate.get(keys.CANDIDATE_PARAMS) or {}
     positive_rate = training_data.get("positive_rate")
@@ -405,7 +427,7 @@ def render_model_card(
         f"- Train rows: {training_data.get('train_rows', 'n/a')}; positive rate {rate}.",
         f"- Target `{schema.target}`, positive label `{schema.positive_label}`, classes {list(schema.class_labels)}.",
         "",
-        "## Metrics (valid split, threshold 0.5)",
+        metrics_heading,
         "",
         "| metric | value |",
         "|---|---|",
@@ -417,8 +439,7 @@ def render_model_card(
         "",
         "## Limits",
         "",
-        "- Metrics are measured on the valid split, which also chose the early-stopping round; the "
-        "test split (reported by compare and gate) is the unbiased estimate.",
+        metrics_limit,
         "- Valid only for data that matches the schema in manifest.json; categories not seen in "
         "training go to an unknown bucket and shift predictions.",
         "- Predicted probabilities are not calibrated beyond what the family's loss gives; "

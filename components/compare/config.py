@@ -21,6 +21,11 @@ class CompareConfig(ComponentConfig):
     champion_uri: str = param(
         "", 'Bundle now in production (local path or gs://), "" when there is none.'
     )
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
+    )
+    run_id: str = param("", "Pipeline run id: the key of the MLflow parent run steps nest under.")
 
     def problems(self) -> list[str]:
         """The primary metric is one of ``keys.CLASSIFICATION_METRICS``."""

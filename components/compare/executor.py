@@ -11,6 +11,13 @@ bundle with the lower single-row latency, measured the same way for every bundle
 
 The best *candidate* is copied as the challenger, even when the champion ranks first: that case
 is flagged (``champion_ahead``) and left to the gate to decide.
+
+Small data (featurize chose cross-validation; the candidates' ``oof_predictions`` have rows):
+every candidate is ranked on its out-of-fold predictions over every row, paired with its bundle
+by the manifest sha256, and those are also its "test" metrics, the numbers the gate judges; the
+champion is scored on the same rows. The best candidate's predictions are copied to
+``challenger_oof`` for the gate (no rows under holdout evaluation). The leaderboard names the
+evaluation either way.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._shared import keys
+from components._shared import keys, tracking
+from components._shared import oof as oof_io
 from components._shared.artifacts import (
     ArtifactLike,
     MetricsLike,
@@ -78,10 +86,12 @@ TIE_TOLERANCE = 1e-9
 
 @dataclass(frozen=True)
 class CompareInputs:
-    """The candidate bundles (``dsl.Collected`` of train) and featurize's raw split rows."""
+    """The candidate bundles and their out-of-fold predictions (``dsl.Collected`` of train) and
+    featurize's raw split rows."""
 
     candidates: Sequence[ArtifactLike]
     splits: ArtifactLike
+    oof_predictions: Sequence[ArtifactLike] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class CompareOutputs:
     leaderboard_md: ArtifactLike
     leaderboard_html: ArtifactLike
     metrics: MetricsLike
+    challenger_oof: ArtifactLike | None = None
 
 
 @dataclass
@@ -109,6 +120,7 @@ class Entry:
     test: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     rank: int = 0
+    oof: oof_io.OutOfFold | None = None  # under cross-validation: its out-of-fold predictions
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ class Contest:
     entries: list[Entry]
     valid: pd.DataFrame
     test: pd.DataFrame
+    evaluation: str = keys.EVALUATION_HOLDOUT
+    folds: int = 0  # > 0 under cross-validation (every candidate's entry then has ``oof``)
 
     @property
     def reference(self) -> Bundle:
@@ -162,6 +176,9 @@ def run(inputs: CompareInputs, outputs: CompareOutputs, config: CompareConfig) -
     """
     ranking = compute(read(inputs, config), config)
     write(ranking, outputs)
+    tracking.record_leaderboard(
+        ranking.board, ranking.primary_metric, config.tracking_uri, config.run_id
+    )
     return ranking
 
 
@@ -186,6 +203,7 @@ def read(inputs: CompareInputs, config: CompareConfig) -> Contest:
             )
     valid = _read_split(inputs.splits.path, keys.VALID)
     test = _read_split(inputs.splits.path, keys.TEST)
+    evaluation, folds = _pair_oof(entries, oof_io.read_all(inputs.oof_predictions), valid)
     champion_uri = config.champion_uri.strip()
     if champion_uri:
         champion = load_bundle(champion_uri)
@@ -199,7 +217,30 @@ def read(inputs: CompareInputs, config: CompareConfig) -> Contest:
                 bundle=champion,
             )
         )
-    return Contest(entries, valid, test)
+    return Contest(entries, valid, test, evaluation, folds)
+
+
+def _pair_oof(
+    entries: list[Entry], tables: list[oof_io.OutOfFold], rows: pd.DataFrame
+) -> tuple[str, int]:
+    """(evaluation, folds): under cross-validation each candidate gets its out-of-fold table.
+
+    Raises:
+        DataError: a candidate without its table, or tables over other rows or labels.
+    """
+    evaluated = [t for t in tables if t.rows]
+    if not evaluated:
+        return keys.EVALUATION_HOLDOUT, 0
+    schema = entries[0].bundle.schema
+    labels = _labels(rows, schema.target, schema.positive_label, keys.VALID)
+    digests = {
+        e.name: sha256_file(Path(e.local_dir or e.uri) / keys.MANIFEST_FILE) for e in entries
+    }
+    paired = oof_io.for_bundles(evaluated, digests, labels)
+    for entry in entries:
+        entry.oof = paired[entry.name]
+    first = paired[entries[0].name]
+    return first.evaluation, int(first.info.get(keys.META_FOLDS, 0))
 
 
 def _candidate(artifact: ArtifactLike) -> Entry:
@@ -283,24 +324,37 @@ def compute(contest: Contest, config: CompareConfig) -> Ranking:
     board = {
         keys.LEADERBOARD_PRIMARY_METRIC: metric,
         "higher_is_better": metric not in keys.LOWER_IS_BETTER,
-        "selection_split": keys.VALID,
+        "selection_split": keys.VALID if not contest.folds else "out_of_fold",
+        keys.LEADERBOARD_EVALUATION: contest.evaluation,
         "valid_rows": len(contest.valid),
         "test_rows": len(contest.test),
         keys.LEADERBOARD_CHALLENGER: best.name,
         keys.LEADERBOARD_CHAMPION_AHEAD: champion is not None and champion.rank < best.rank,
         keys.LEADERBOARD_ROWS: [_row(e) for e in ordered],
     }
+    if contest.folds:
+        board[keys.META_FOLDS] = contest.folds
     return Ranking(metric, ordered, best, champion, board)
 
 
 def _score(contest: Contest) -> None:
-    """Every entry's classification metrics on the valid and the test rows."""
+    """Every entry's classification metrics on the valid and the test rows.
+
+    Under cross-validation a candidate's metrics are its out-of-fold predictions' (as valid and
+    as test: the gate judges them); the champion is scored on the same rows.
+    """
     target = contest.reference.schema.target
     positive = contest.reference.schema.positive_label
     y_valid = _labels(contest.valid, target, positive, keys.VALID)
     y_test = _labels(contest.test, target, positive, keys.TEST)
     for entry in contest.entries:
         what = f"{entry.role} {entry.name!r}"
+        if entry.oof is not None:
+            entry.valid = classification_metrics(
+                y_valid, entry.oof.proba, what=f"out-of-fold predictions, {what}"
+            )
+            entry.test = dict(entry.valid)
+            continue
         entry.valid = classification_metrics(
             y_valid, entry.bundle.predict_proba_frame(contest.valid), what=f"valid split, {what}"
         )
@@ -366,10 +420,34 @@ def write(ranking: Ranking, outputs: CompareOutputs) -> None:
     with atomic_file(outputs.leaderboard.path) as tmp_file:
         text = json.dumps(ranking.board, indent=2, allow_nan=False) + "\n"
         tmp_file.write_text(text, encoding="utf-8")
+    if outputs.challenger_oof is not None:
+        _write_challenger_oof(best, outputs.challenger_oof, ranking.board)
     write_text_atomic(outputs.leaderboard_md.path, render_markdown(ranking.board, metric))
     write_text_atomic(outputs.leaderboard_html.path, render_html(ranking.board, metric))
     _log_metrics(ranking, outputs.metrics)
     _describe(ranking, outputs)
+
+
+def _write_challenger_oof(best: Entry, artifact: ArtifactLike, board: dict[str, Any]) -> None:
+    """The challenger's out-of-fold predictions for the gate (no rows under holdout)."""
+    info = {
+        keys.META_CANDIDATE: best.name,
+        keys.META_EVALUATION: board[keys.LEADERBOARD_EVALUATION],
+        keys.META_FOLDS: board.get(keys.META_FOLDS, 0),
+    }
+    if best.oof is None:
+        oof_io.write_empty(artifact, info)
+    else:
+        oof_io.write(
+            artifact,
+            {**info, keys.OOF_BUNDLE_SHA256: best.oof.info[keys.OOF_BUNDLE_SHA256]},
+            labels=best.oof.labels,
+            proba=best.oof.proba,
+            folds=best.oof.folds,
+        )
+    set_display_name(
+        artifact, f"out-of-fold {best.name} ({artifact.metadata[keys.META_ROWS]} rows)"
+    )
 
 
 def _log_metrics(ranking: Ranking, metrics: MetricsLike) -> None:

@@ -12,11 +12,37 @@ from components._shared import keys
 from components._shared.artifacts import markdown_table
 
 
+def evaluation_sentence(board: dict[str, Any]) -> str:
+    """Which evaluation ranked the bundles and what the gate will judge."""
+    evaluation = board.get(keys.LEADERBOARD_EVALUATION, keys.EVALUATION_HOLDOUT)
+    if evaluation == keys.EVALUATION_HOLDOUT:
+        return (
+            "Evaluation: holdout (the valid split ranks; the test split, which nothing before "
+            "the gate has seen, is for the gate)."
+        )
+    return (
+        f"Evaluation: {evaluation} (too few rows for a test split the gate could judge). Each "
+        "candidate is ranked on its out-of-fold predictions over every row, each made by a "
+        "model fitted, featurizer included, without that row's fold; the gate judges the "
+        "challenger's same predictions. The champion is scored on the same rows. The bundles "
+        "are refit on every row."
+    )
+
+
+def _split_names(board: dict[str, Any]) -> tuple[str, str]:
+    """Column prefixes of the ranking and the judged metrics."""
+    if board.get(keys.LEADERBOARD_EVALUATION, keys.EVALUATION_HOLDOUT) == keys.EVALUATION_HOLDOUT:
+        return "valid", "test"
+    return "out-of-fold", "judged"
+
+
 def render_markdown(board: dict[str, Any], primary_metric: str) -> str:
     """The leaderboard as Markdown: rank, name, family, role, metrics, single-row latency."""
     rows = board[keys.LEADERBOARD_ROWS]
-    header = ["rank", "name", "family", "role", f"valid {primary_metric}", f"test {primary_metric}"]
-    header += [f"valid {m}" for m in keys.CLASSIFICATION_METRICS if m != primary_metric]
+    ranked, judged = _split_names(board)
+    header = ["rank", "name", "family", "role", f"{ranked} {primary_metric}"]
+    header += [f"{judged} {primary_metric}"]
+    header += [f"{ranked} {m}" for m in keys.CLASSIFICATION_METRICS if m != primary_metric]
     header += ["1-row ms"]
     table = [
         [
@@ -34,9 +60,11 @@ def render_markdown(board: dict[str, Any], primary_metric: str) -> str:
     lines = [
         "# Leaderboard",
         "",
-        f"Ranked by **{primary_metric}** on the valid split "
+        f"Ranked by **{primary_metric}** on the {ranked} predictions "
         f"({'lower' if primary_metric in keys.LOWER_IS_BETTER else 'higher'} is better); "
-        "test metrics are for the gate. Ties go to the lower single-row latency.",
+        f"{judged} metrics are for the gate. Ties go to the lower single-row latency.",
+        "",
+        evaluation_sentence(board),
         "",
         markdown_table(header, table),
         f"Challenger: **{board[keys.LEADERBOARD_CHALLENGER]}**.",
@@ -51,9 +79,10 @@ def render_markdown(board: dict[str, Any], primary_metric: str) -> str:
 def render_html(board: dict[str, Any], primary_metric: str) -> str:
     """The leaderboard as one HTML page (challenger and champion rows highlighted)."""
     metrics = list(keys.CLASSIFICATION_METRICS)
+    ranked, judged = _split_names(board)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in ["rank", "name", "family", "role"])
-    head += "".join(f"<th>valid {html.escape(m)}</th>" for m in metrics)
-    head += f"<th>test {html.escape(primary_metric)}</th><th>1-row ms</th>"
+    head += "".join(f"<th>{ranked} {html.escape(m)}</th>" for m in metrics)
+    head += f"<th>{judged} {html.escape(primary_metric)}</th><th>1-row ms</th>"
     body = []
     for r in board[keys.LEADERBOARD_ROWS]:
         style = (
@@ -78,7 +107,8 @@ def render_html(board: dict[str, Any], primary_metric: str) -> str:
         "th{background:#f4f4f4}td:nth-child(2),td:nth-child(3),td:nth-child(4){text-align:left}"
         "tr.challenger{background:#e8f5e9}tr.champion{background:#e3f2fd}"
         "</style></head><body>"
-        f"<h2>Leaderboard: {html.escape(primary_metric)} on valid</h2>"
+        f"<h2>Leaderboard: {html.escape(primary_metric)} on {ranked}</h2>"
+        f"<p>{html.escape(evaluation_sentence(board))}</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f"<p>Challenger: <b>{html.escape(board[keys.LEADERBOARD_CHALLENGER])}</b>. "
         "Ties go to the lower single-row latency.</p>"

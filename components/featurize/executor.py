@@ -38,7 +38,7 @@ from components._shared.featurizer import Featurizer
 from components._shared.featurizer.values import DATETIME_PARTS
 from components._shared.schema import Schema
 from components.featurize.config import FeaturizeConfig
-from components.featurize.split import Split, split_rows
+from components.featurize.split import Split, check_fractions, kfold_rows, split_rows
 
 __all__ = ["FeaturizeInputs", "FeaturizeOutputs", "Featurized", "compute", "main", "run", "write"]
 
@@ -96,13 +96,7 @@ def compute(frame: pd.DataFrame, contract: Schema, config: FeaturizeConfig) -> F
     """The pure part: split ``frame``, fit the featurizer on train, transform every split."""
     if contract.target not in frame.columns:
         raise DataError(f"target column {contract.target!r} is not in the dataset")
-    split = split_rows(
-        frame,
-        contract,
-        valid_fraction=config.valid_fraction,
-        test_fraction=config.test_fraction,
-        seed=config.seed,
-    )
+    split = choose_split(frame, contract, config)
     parts = {name: frame.iloc[split.rows(name)].reset_index(drop=True) for name in keys.SPLITS}
     fitted = Featurizer(
         min_category_count=config.min_category_count,
@@ -124,6 +118,29 @@ def compute(frame: pd.DataFrame, contract: Schema, config: FeaturizeConfig) -> F
     return Featurized(contract, split, fitted, parts, matrices, labels, unseen, len(frame))
 
 
+def cross_validates(rows: int, contract: Schema, config: FeaturizeConfig) -> bool:
+    """Small data without a time column: evaluated by stratified k-fold cross-validation.
+
+    A time split is kept whatever the size: shuffled folds would judge rows older than the ones
+    the model learnt from, which a time-ordered problem never sees.
+    """
+    return 0 < rows < config.cv_below_rows and not contract.time_column
+
+
+def choose_split(frame: pd.DataFrame, contract: Schema, config: FeaturizeConfig) -> Split:
+    """The stratified or time holdout, or every row with its fold under cross-validation."""
+    if cross_validates(len(frame), contract, config):
+        check_fractions(config.valid_fraction, config.test_fraction)
+        return kfold_rows(frame, contract, folds=config.cv_folds, seed=config.seed)
+    return split_rows(
+        frame,
+        contract,
+        valid_fraction=config.valid_fraction,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
+    )
+
+
 def write(result: Featurized, outputs: FeaturizeOutputs, config: FeaturizeConfig) -> None:
     """Write the four outputs, each atomically, and describe them for the UI."""
     names = result.fitted.feature_names_
@@ -135,6 +152,9 @@ def write(result: Featurized, outputs: FeaturizeOutputs, config: FeaturizeConfig
     with atomic_dir(outputs.splits.path) as tmp:
         for name in keys.SPLITS:
             result.parts[name].to_parquet(tmp / keys.split_file(name), index=False)
+        if result.split.folds is not None:
+            folds = pd.DataFrame({keys.FOLD_COLUMN: result.split.folds})
+            folds.to_parquet(tmp / keys.FOLDS_FILE, index=False)
     write_text_atomic(outputs.featurizer.path, result.fitted.to_json())
     summary = render_summary(
         result.contract, result.split, result.fitted, result.labels, result.unseen, seed=config.seed
@@ -181,6 +201,8 @@ def _describe(outputs: FeaturizeOutputs, fitted: Featurizer, split: Split, rows:
         keys.META_TEST_ROWS: int(split.test.size),
     }
     sizes_text = f"{split.train.size}/{split.valid.size}/{split.test.size} rows"
+    if split.folds is not None:
+        sizes_text = split.evaluation
     set_display_name(featurizer, f"featurizer ({n_features} features)")
     featurizer.metadata[keys.META_N_FEATURES] = n_features
     featurizer.metadata[keys.META_INPUT_COLUMNS] = fitted.input_columns_
@@ -189,7 +211,10 @@ def _describe(outputs: FeaturizeOutputs, fitted: Featurizer, split: Split, rows:
     for artifact in (features, splits):
         artifact.metadata[keys.META_ROWS] = rows
         artifact.metadata[keys.META_SPLIT_METHOD] = split.method
+        artifact.metadata[keys.META_EVALUATION] = split.evaluation
         artifact.metadata.update(sizes)
+        if split.folds is not None:
+            artifact.metadata[keys.META_FOLDS] = int(split.folds.max()) + 1
     features.metadata[keys.META_N_FEATURES] = n_features
     set_display_name(summary, "featurize summary")
 
@@ -227,6 +252,14 @@ def render_summary(
         if split.method == keys.SPLIT_TIME
         else f"stratified by `{schema.target}`, seed {seed}"
     )
+    if split.folds is not None:
+        how = (
+            f"for {split.evaluation} (stratified by `{schema.target}`, seed {seed}): too few "
+            "rows for a test split the gate can judge, so train, valid and test each hold every "
+            "row; each train task refits the featurizer and the model per fold and predicts the "
+            "held-out fold, compare ranks and the gate judges those out-of-fold predictions, and "
+            "the bundle is refit on every row. The featurizer below is that refit's"
+        )
     lines = [
         "# Featurize",
         "",

@@ -11,6 +11,11 @@ Two rules, chosen by the schema:
   test, so the model is always judged on data newer than what it learned from.
 
 Every split keeps its rows in file order, so its table reads like the source.
+
+Small data (fewer rows than ``cv_below_rows``, no time column): :func:`kfold_rows` assigns every
+row to one of ``k`` folds by scikit-learn's ``StratifiedKFold(k, shuffle=True,
+random_state=seed)``; train, valid and test then each hold every row (the refit trains on all of
+them, compare ranks and the gate judges out-of-fold predictions over all of them).
 """
 
 from __future__ import annotations
@@ -20,20 +25,35 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedKFold
 
 from components._shared import keys
 from components._shared.errors import ConfigError, DataError, expected_got
 from components._shared.schema import Schema
 
+# More folds than this buys nothing on small data but k refits per candidate.
+MAX_FOLDS = 20
+
 
 @dataclass(frozen=True)
 class Split:
-    """Row positions (``iloc``) of each split, sorted, and how they were chosen."""
+    """Row positions (``iloc``) of each split, sorted, and how they were chosen.
+
+    ``folds`` is set only for cross-validation (``keys.SPLIT_KFOLD``): the fold of every row.
+    """
 
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
     method: str
+    folds: np.ndarray | None = None
+
+    @property
+    def evaluation(self) -> str:
+        """How candidates are evaluated on this split: "holdout" or the cross-validation."""
+        if self.folds is None:
+            return keys.EVALUATION_HOLDOUT
+        return keys.cv_evaluation(int(self.folds.max()) + 1, int(self.folds.size))
 
     def rows(self, name: str) -> np.ndarray:
         """Positions of the split called ``name`` (train, valid or test)."""
@@ -129,3 +149,27 @@ def _by_time(
         np.sort(order[n_train + n_valid :]),
         keys.SPLIT_TIME,
     )
+
+
+def kfold_rows(frame: pd.DataFrame, schema: Schema, *, folds: int, seed: int) -> Split:
+    """Every row in train, valid and test, each assigned a fold by a seeded StratifiedKFold.
+
+    Raises:
+        DataError: a null target, or a class with fewer rows than ``folds``.
+    """
+    labels = _column(frame, schema.target, "target").astype(str).to_numpy()
+    values, counts = np.unique(labels, return_counts=True)
+    if counts.min() < folds:
+        raise DataError(
+            expected_got(
+                f"rows of each target value for {folds}-fold cross-validation",
+                f"at least {folds}",
+                dict(zip(values.tolist(), counts.tolist(), strict=True)),
+            )
+        )
+    assigned = np.zeros(len(frame), dtype=np.int8)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fold, (_, held) in enumerate(splitter.split(np.zeros(len(frame)), labels)):
+        assigned[held] = fold
+    every = np.arange(len(frame))
+    return Split(every, every, every, keys.SPLIT_KFOLD, assigned)

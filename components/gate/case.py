@@ -3,6 +3,10 @@
 :func:`read` reads them into a :class:`GateCase` (not yet scored): compare's leaderboard JSON,
 featurize's raw test split and its 0/1 labels, the challenger bundle (verified; a tampered one is
 kept as the error ``score`` reports) and the champion bundle (or the reason it cannot be judged).
+
+Under cross-validation (the leaderboard's evaluation is not "holdout": small data) the test split
+holds every row, and the challenger is judged on its out-of-fold predictions over them
+(compare's ``challenger_oof``), read here in row order with the manifest digest they belong to.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from components._shared import io, keys
+from components._shared import oof as oof_io
 from components._shared.artifacts import ArtifactLike
 from components._shared.bundle import Bundle, load_bundle, sha256_file
 from components._shared.errors import (
@@ -59,6 +64,16 @@ class GateCase:
     champion: Bundle | None
     champion_problem: Reason | None  # the champion could not be loaded
     champion_info: dict[str, Any] | None  # name, family, uri, manifest_sha256
+    evaluation: str = keys.EVALUATION_HOLDOUT
+    oof: np.ndarray | None = None  # under cross-validation: the challenger's P(positive) per row
+    oof_bundle_sha256: str | None = None  # the manifest digest the predictions were made for
+
+    @property
+    def judged(self) -> str:
+        """What the judged rows are, for people: the test split or the out-of-fold predictions."""
+        if self.oof is None:
+            return "the test split"
+        return f"the out-of-fold predictions ({self.evaluation})"
 
     @property
     def champion_name(self) -> str | None:
@@ -90,6 +105,10 @@ def read(inputs: GateInputs, config: GateConfig) -> GateCase:
     labels = test_labels(test, *target)
     champion, problem = _load_champion(champion_uri) if champion_uri else (None, None)
     splits = inputs.splits
+    evaluation = str(board.get(keys.LEADERBOARD_EVALUATION, keys.EVALUATION_HOLDOUT))
+    oof = None
+    if evaluation != keys.EVALUATION_HOLDOUT:
+        oof = read_oof(inputs.challenger_oof, labels)
     return GateCase(
         board=board,
         leaderboard={
@@ -105,6 +124,7 @@ def read(inputs: GateInputs, config: GateConfig) -> GateCase:
             "sha256": sha256_file(test_path),
             "rows": len(labels),
             "positives": int(labels.sum()),
+            keys.META_EVALUATION: evaluation,
         },
         challenger=bundle,
         challenger_error=error,
@@ -113,7 +133,33 @@ def read(inputs: GateInputs, config: GateConfig) -> GateCase:
         champion=champion,
         champion_problem=problem,
         champion_info=_champion_info(champion_uri, champion),
+        evaluation=evaluation,
+        oof=None if oof is None else oof.proba,
+        oof_bundle_sha256=None if oof is None else str(oof.info.get(keys.OOF_BUNDLE_SHA256)),
     )
+
+
+def read_oof(artifact: ArtifactLike | None, labels: np.ndarray) -> oof_io.OutOfFold:
+    """The challenger's out-of-fold predictions, over the test split's rows and labels.
+
+    Raises:
+        DataReadError / DataError: none given, unreadable, or over other rows or labels.
+    """
+    if artifact is None:
+        raise DataError(
+            "the leaderboard ranks out-of-fold predictions (cross-validation), but the gate "
+            "was given no challenger_oof to judge"
+        )
+    table = oof_io.read(artifact)
+    if table.rows != labels.size or not np.array_equal(table.labels, labels):
+        raise DataError(
+            expected_got(
+                f"out-of-fold predictions {artifact.path!r}",
+                f"one per row of the test split ({labels.size} rows, same labels)",
+                f"{table.rows} rows" + ("" if table.rows != labels.size else " with other labels"),
+            )
+        )
+    return table
 
 
 def read_leaderboard(artifact: ArtifactLike) -> dict[str, Any]:

@@ -26,6 +26,7 @@ def gate(
     blessed_bundle: Output[Model],
     lineage: Output[Artifact],
     roc: Output[ClassificationMetrics],
+    challenger_oof: Input[Dataset] = None,  # type: ignore[assignment]
     champion_uri: str = "",
     min_auc: float = 0.75,
     max_log_loss: float = 0.6931,
@@ -46,6 +47,8 @@ def gate(
     infra_sample_rows: int = 200,
     run_name: str = "",
     run_id: str = "",
+    tracking_uri: str = "",
+    registered_model_name: str = "",
 ) -> bool:
     """Bless the challenger only if it has earned it on the test rows; record why.
 
@@ -53,12 +56,16 @@ def gate(
     bundle that verifies and serves the same predictions, floors met by the confidence bound,
     and, with a champion, paired non-inferiority (or shown improvement) of AUC (DeLong), log loss
     and accuracy (paired bootstrap), and no slice significantly worse by more than
-    ``max_slice_degradation``.
+    ``max_slice_degradation``. Under cross-validation (small data) the same rule judges the
+    challenger's out-of-fold predictions over every row, its ``min_test_rows`` and
+    ``min_class_rows`` applied to them.
 
     Args:
         challenger: compare's challenger bundle.
         splits: featurize's raw split rows (the test split is the judge).
         leaderboard: compare's leaderboard (the challenger's test metrics, the candidates).
+        challenger_oof: compare's out-of-fold predictions of the challenger, judged instead of
+            the test split when the leaderboard's evaluation is cross-validation (small data).
         champion_uri: Bundle now serving (local path or gs://), "" for the first deployment.
         min_auc: Floor on test AUC, met by its DeLong lower bound.
         max_log_loss: Ceiling on test log loss, met by its bootstrap upper bound.
@@ -79,6 +86,10 @@ def gate(
         infra_sample_rows: Test rows sent through the serving runtime's request path.
         run_name: Pipeline run name, for the lineage record.
         run_id: Pipeline run id, for the lineage record.
+        tracking_uri: MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when
+            both are empty).
+        registered_model_name: MLflow registered model a blessed bundle joins as alias
+            challenger; "": none.
 
     Returns:
         blessing: JSON: blessed, verdict, rule version, every reason with its numbers.

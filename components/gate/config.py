@@ -10,7 +10,9 @@ from components._shared.errors import expected_got
 
 # Parameters that say what is judged and which run judges it, not how: left out of the
 # ``thresholds`` the blessing, the lineage record and the rationale show.
-NOT_THRESHOLDS: Final = frozenset({"champion_uri", "run_name", "run_id"})
+NOT_THRESHOLDS: Final = frozenset(
+    {"champion_uri", "run_name", "run_id", "tracking_uri", "registered_model_name"}
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class GateConfig(ComponentConfig):
     )
     run_name: str = param("", "Pipeline run name, for the lineage record.")
     run_id: str = param("", "Pipeline run id, for the lineage record.")
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
+    )
+    registered_model_name: str = param(
+        "", 'MLflow registered model a blessed bundle joins as alias challenger; "": none.'
+    )
 
     def problems(self) -> list[str]:
         """Every threshold out of its range, and slice columns that are not column names."""

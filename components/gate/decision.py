@@ -78,8 +78,14 @@ def _iv(interval: Interval, method: str) -> str:
     )
 
 
-def sample_guard(rows: int, positives: int, config: GateConfig) -> Reason:
-    """Enough test rows, and of each class, for the intervals to mean something."""
+def sample_guard(
+    rows: int, positives: int, config: GateConfig, *, judged: str = "the test split"
+) -> Reason:
+    """Enough judged rows, and of each class, for the intervals to mean something.
+
+    ``judged`` names them: "the test split", or the out-of-fold predictions (cross-validation),
+    which the same ``min_test_rows`` and ``min_class_rows`` apply to.
+    """
     negatives = rows - positives
     ok = (
         rows >= config.min_test_rows
@@ -94,10 +100,13 @@ def sample_guard(rows: int, positives: int, config: GateConfig) -> Reason:
         "min_class_rows": config.min_class_rows,
     }
     if ok:
-        message = f"test split: {rows} rows ({positives} positive, {negatives} negative) is enough"
+        message = (
+            f"{judged.removeprefix('the ')}: {rows} rows ({positives} positive, {negatives} "
+            "negative) is enough"
+        )
     else:
         message = (
-            f"cannot decide: the test split has {rows} rows ({positives} positive, {negatives} "
+            f"cannot decide: {judged} has {rows} rows ({positives} positive, {negatives} "
             f"negative); the gate needs at least {config.min_test_rows} rows and "
             f"{config.min_class_rows} of each class to tell a better model from noise"
         )

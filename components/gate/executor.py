@@ -15,6 +15,11 @@
   each atomically.
 
 ``main`` returns the boolean the pipeline branches on: the blessing's own ``blessed`` flag.
+
+Under cross-validation (small data) the judged predictions are the challenger's out-of-fold
+predictions over every row (compare's ``challenger_oof``), with the same statistics, guards,
+champion comparison and slices; the serving check compares the served predictions with the
+refit bundle's own, since that bundle is what is deployed.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._shared import keys
+from components._shared import keys, tracking
 from components._shared.artifacts import ArtifactLike, ClassificationMetricsLike, MetricsLike
 from components._shared.entry import sort_arguments
 from components._shared.errors import DataError, KfpTabularError, expected_got
@@ -57,6 +62,7 @@ class GateInputs:
     challenger: ArtifactLike
     splits: ArtifactLike
     leaderboard: ArtifactLike
+    challenger_oof: ArtifactLike | None = None
 
 
 @dataclass(frozen=True)
@@ -119,9 +125,18 @@ def run(inputs: GateInputs, outputs: GateOutputs, config: GateConfig) -> Gated:
     started = time.perf_counter()
     case = read(inputs, config)
     scores = score(case, inputs.challenger.path, config)
-    evidence, decision = judge(case.labels, case.test, scores, config)
+    evidence, decision = judge(case.labels, case.test, scores, config, judged=case.judged)
     result = Gated(case, scores, evidence, decision)
     write(result, inputs, outputs, config, started=started)
+    tracking.record_gate(
+        outputs.blessing,
+        outputs.blessed_bundle,
+        outputs.lineage,
+        configured_uri=config.tracking_uri,
+        kfp_run_id=config.run_id,
+        kfp_run_name=config.run_name,
+        registered_model_name=config.registered_model_name,
+    )
     return result
 
 
@@ -139,10 +154,13 @@ def score(case: GateCase, challenger_dir: str, config: GateConfig) -> Scores:
     p_champion, problem = _score_champion(case)
     if bundle is None:
         return Scores(None, p_champion, problem, checks, 0.0)
-    p_challenger = bundle.predict_proba_frame(case.test)
+    p_bundle = bundle.predict_proba_frame(case.test)
+    p_challenger = p_bundle if case.oof is None else case.oof
+    if case.oof is not None:
+        checks.append(infra.oof_reason(case.oof_bundle_sha256, case.challenger_info))
     try:
         recomputed = classification_metrics(
-            case.labels, p_challenger, what="test split, challenger"
+            case.labels, p_challenger, what=f"{case.judged}, challenger"
         )
     except DataError:
         recomputed = {}
@@ -155,7 +173,7 @@ def score(case: GateCase, challenger_dir: str, config: GateConfig) -> Scores:
         served, serving_diff = infra.serving_reasons(
             challenger_dir,
             case.test,
-            p_challenger,
+            p_bundle,
             sample=config.infra_sample_rows,
             seed=config.seed,
         )
@@ -197,18 +215,24 @@ def _score_champion(case: GateCase) -> tuple[np.ndarray | None, Reason | None]:
 
 
 def judge(
-    labels: np.ndarray, test: pd.DataFrame, scores: Scores, config: GateConfig
+    labels: np.ndarray,
+    test: pd.DataFrame,
+    scores: Scores,
+    config: GateConfig,
+    *,
+    judged: str = "the test split",
 ) -> tuple[Evidence | None, Decision]:
     """The statistics and the decision from the labels, the predictions and the infra checks.
 
     The statistics are computed only when the challenger verified and the guards passed (enough
     rows of each class, a champion that could be scored): without them there is nothing to
-    decide on.
+    decide on. ``judged`` names the rows for people ("the test split", or the out-of-fold
+    predictions under cross-validation).
 
     Raises:
         ConfigError: a slice column is not in ``test``, or has too many values to be a slice.
     """
-    guard = [sample_guard(len(labels), int(labels.sum()), config)]
+    guard = [sample_guard(len(labels), int(labels.sum()), config, judged=judged)]
     if scores.champion_problem is not None:
         guard.append(scores.champion_problem)
     evidence = None

@@ -11,6 +11,11 @@ Three checks, each a :class:`Reason`:
    featurize -> predict -> response bytes, no HTTP) give the evaluation path's probabilities
    within 1e-6.
 
+Under cross-validation (small data) the judged predictions are the challenger's out-of-fold
+ones: ``out_of_fold`` checks that they were made for this very bundle (the manifest digest train
+wrote beside them), check 2 compares the metrics compare ranked with the ones recomputed from
+them, and check 3 compares the served predictions with the refit bundle's (the deployed model).
+
 When :mod:`serving.selfcheck` is not installed, :func:`fallback_records_path` checks the
 bundle's records path (``Bundle.predict_proba_records``, the function the runtime's featurize
 step calls) instead, and the reason says so.
@@ -90,6 +95,24 @@ def sha256_reason(error: Exception | None, files: Mapping[str, str] | None) -> R
         f"every sha256 in {keys.MANIFEST_FILE} verified ({len(names)} files: {', '.join(names)})",
         {"files": dict(files or {})},
     )
+
+
+def oof_reason(predicted_for: str | None, challenger: Mapping[str, Any]) -> Reason:
+    """The out-of-fold predictions belong to the challenger bundle (its manifest sha256)."""
+    digest = challenger.get("manifest_sha256")
+    ok = predicted_for is not None and predicted_for == digest
+    numbers = {"predictions_for": predicted_for, "challenger_manifest_sha256": digest}
+    if ok:
+        message = (
+            "the out-of-fold predictions judged were made for this challenger bundle "
+            f"(manifest sha256 {str(digest)[:12]}...)"
+        )
+    else:
+        message = (
+            "the out-of-fold predictions judged were made for another bundle: "
+            + f"manifest sha256 {predicted_for!r}, the challenger's is {digest!r}"
+        )
+    return Reason(CHECK_INFRA, "out_of_fold", ok, message, numbers)
 
 
 def leaderboard_reason(

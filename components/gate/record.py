@@ -69,6 +69,7 @@ def write(
             champion=case.champion_name,
             test_rows=len(case.labels),
             positives=int(case.test_split["positives"]),
+            evaluation=case.evaluation,
         ),
     )
     blessed_bundle = (
@@ -96,6 +97,7 @@ def blessing_record(
         keys.BLESSING_VERDICT: decision.verdict,
         keys.BLESSING_RULE_VERSION: decision.rule_version,
         keys.BLESSING_SUMMARY: decision.summary(),
+        keys.BLESSING_EVALUATION: case.evaluation,
         "decided_at": decided_at,
         keys.BLESSING_CHALLENGER: case.challenger_info,
         keys.BLESSING_CHAMPION: case.champion_info,

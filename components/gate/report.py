@@ -166,8 +166,20 @@ def rationale(
     champion: str | None,
     test_rows: int,
     positives: int,
+    evaluation: str = keys.EVALUATION_HOLDOUT,
 ) -> str:
-    """The Markdown rationale artifact: verdict, reasons, metrics with intervals, slices."""
+    """The Markdown rationale artifact: verdict, reasons, metrics with intervals, slices.
+
+    ``evaluation`` is "holdout" (the test rows are judged) or the cross-validation whose
+    out-of-fold predictions are.
+    """
+    holdout = evaluation == keys.EVALUATION_HOLDOUT
+    rows_text = (
+        f"{test_rows} test rows ({positives} positive)"
+        if holdout
+        else f"the out-of-fold predictions of {evaluation} ({positives} positive); the "
+        "deployed bundle is refit on every row"
+    )
     lines = [
         f"# Gate: {_VERDICT_TEXT[decision.verdict]}",
         "",
@@ -177,7 +189,7 @@ def rationale(
             if champion
             else "no champion (first deployment: floors only)"
         )
-        + f", on {test_rows} test rows ({positives} positive). Rule `{decision.rule_version}`, "
+        + f", on {rows_text}. Rule `{decision.rule_version}`, "
         f"confidence {config.confidence:.0%}, {config.bootstrap_resamples} paired bootstrap "
         f"resamples (seed {config.seed}).",
         "",
@@ -189,7 +201,7 @@ def rationale(
     ]
     if evidence is not None:
         lines += [
-            "## Test metrics",
+            "## Test metrics" if holdout else "## Out-of-fold metrics",
             "",
             metrics_table(evidence),
             "## Slices",
@@ -214,15 +226,27 @@ def model_card_section(
     decided_at: str,
 ) -> str:
     """The ``## Gate decision`` section of the completed model card."""
+    evaluation = str(test.get(keys.META_EVALUATION, keys.EVALUATION_HOLDOUT))
+    holdout = evaluation == keys.EVALUATION_HOLDOUT
+    data = (
+        f"- Test data: `{test.get('uri', 'n/a')}` (sha256 `{test.get('sha256', 'n/a')}`), "
+        f"{test.get('rows', 'n/a')} rows, {test.get('positives', 'n/a')} positive; never used "
+        "for training or selection."
+        if holdout
+        else f"- Evaluation: {evaluation} (too few rows for a test split). Data: "
+        f"`{test.get('uri', 'n/a')}` (sha256 `{test.get('sha256', 'n/a')}`), "
+        f"{test.get('rows', 'n/a')} rows, {test.get('positives', 'n/a')} positive. Each row was "
+        "predicted by a model fitted, featurizer included, without its fold; those out-of-fold "
+        "predictions also chose the challenger among the candidates. This bundle is refit on "
+        "every row."
+    )
     lines = [
         GATE_SECTION,
         "",
         f"**{_VERDICT_TEXT[decision.verdict]}** by the gate on {decided_at} (rule "
         f"`{decision.rule_version}`): {decision.summary()}.",
         "",
-        f"- Test data: `{test.get('uri', 'n/a')}` (sha256 `{test.get('sha256', 'n/a')}`), "
-        f"{test.get('rows', 'n/a')} rows, {test.get('positives', 'n/a')} positive; never used "
-        "for training or selection.",
+        data,
         "- Compared with "
         + (
             f"the champion `{champion}` on the same rows."
@@ -234,7 +258,8 @@ def model_card_section(
         "",
     ]
     if evidence is not None:
-        lines += ["### Test metrics (threshold 0.5)", "", metrics_table(evidence)]
+        heading = "Test metrics" if holdout else "Out-of-fold metrics"
+        lines += [f"### {heading} (threshold 0.5)", "", metrics_table(evidence)]
         lines += ["### Slices", "", slices_table(evidence)]
     lines += ["### Checks", "", reasons_list(decision)]
     return "\n".join(lines)

@@ -18,6 +18,11 @@ class TrainConfig(ComponentConfig):
 
     candidate: dict = param(help="One candidate of the model matrix: {name, family, params}.")
     seed: int = param(42, "Seed of the learner.")
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
+    )
+    run_id: str = param("", "Pipeline run id: the key of the MLflow parent run steps nest under.")
 
     def problems(self) -> list[str]:
         """The candidate's keys, name, family and params (``matrix.check_candidate``)."""

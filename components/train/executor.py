@@ -5,7 +5,11 @@
 ``write`` writes the bundle, then its metrics, ROC curve and metadata.
 
 The test split is never read here: compare and gate judge on it, so it must not leak into
-training or selection. After writing the bundle, ``write`` loads it back exactly as serving
+training or selection. Under cross-validation (featurize wrote ``folds.parquet``: small data),
+there is no test split to protect: :mod:`components.train.crossval` fits the candidate once per
+fold, featurizer included, to get every row's out-of-fold prediction (the numbers compare ranks
+and the gate judges), then the bundle is refit on every row. The out-of-fold predictions are
+written to ``oof_predictions`` (empty under holdout evaluation). After writing the bundle, ``write`` loads it back exactly as serving
 does (sha256 verified), scores the raw valid rows through it, and records how far that is from
 the in-memory model on the feature table (training/serving parity) and how long one raw row
 takes to predict.
@@ -22,7 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._shared import families, keys
+from components._shared import families, keys, tracking
+from components._shared import oof as oof_io
 from components._shared.artifacts import (
     ArtifactLike,
     ClassificationMetricsLike,
@@ -45,6 +50,7 @@ from components._shared.featurizer import Featurizer
 from components._shared.metrics import classification_metrics, confusion_matrix, roc_points
 from components._shared.schema import Schema
 from components.train.config import TrainConfig
+from components.train.crossval import OutOfFold, out_of_fold, refit_params
 
 __all__ = [
     "TrainInputs",
@@ -77,11 +83,14 @@ class TrainInputs:
 
 @dataclass(frozen=True)
 class TrainOutputs:
-    """The model bundle, its valid metrics and its valid ROC curve."""
+    """The model bundle, its valid metrics and ROC curve, and its out-of-fold predictions."""
 
     bundle: ArtifactLike
     metrics: MetricsLike
     roc: ClassificationMetricsLike
+    oof_predictions: ArtifactLike | None = None
+    # each input column's share of the importance, a Markdown chart (components._shared.tracking)
+    feature_importance: ArtifactLike | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,15 @@ class TrainingData:
     y_valid: np.ndarray
     raw_valid: pd.DataFrame  # the raw typed valid rows (serving parity, single-row latency)
     train_features_sha256: str
+    folds: np.ndarray | None = None  # the fold of every train row; None: holdout evaluation
+    raw_train: pd.DataFrame | None = None  # the raw train rows, read under cross-validation
+
+    @property
+    def evaluation(self) -> str:
+        """ "holdout", or the cross-validation that evaluates the candidate."""
+        if self.folds is None:
+            return keys.EVALUATION_HOLDOUT
+        return keys.cv_evaluation(int(self.folds.max()) + 1, len(self.folds))
 
 
 @dataclass(frozen=True)
@@ -105,11 +123,13 @@ class Trained:
 
     candidate: dict[str, Any]  # checked: {"name", "family", "params"}
     model: families.Predictor
-    valid_proba: np.ndarray
+    valid_proba: np.ndarray  # the evaluation's predictions: valid split, or out of fold
     valid_metrics: dict[str, float]
     train_seconds: float
     training_data: dict[str, Any]  # recorded in the bundle manifest
     model_card: str
+    fitted_proba: np.ndarray  # the bundle's model on the valid feature rows (serving parity)
+    oof: OutOfFold | None = None
 
     @property
     def name(self) -> str:
@@ -138,6 +158,21 @@ def run(inputs: TrainInputs, outputs: TrainOutputs, config: TrainConfig) -> Trai
     data = read_inputs(inputs)
     trained = compute(data, config)
     write(trained, data, outputs)
+    tracking.record_candidate(
+        trained.model,
+        candidate=trained.candidate,
+        featurizer=data.featurizer,
+        x_valid=data.x_valid,
+        y_valid=data.y_valid,
+        valid_proba=trained.valid_proba,
+        valid_metrics=trained.valid_metrics,
+        seed=config.seed,
+        bundle=outputs.bundle,
+        kfp_metrics=outputs.metrics,
+        chart=outputs.feature_importance,
+        configured_uri=config.tracking_uri,
+        kfp_run_id=config.run_id,
+    )
     return trained
 
 
@@ -152,6 +187,7 @@ def read_inputs(inputs: TrainInputs) -> TrainingData:
     names = featurizer.feature_names_
     x_train, y_train = feature_table(inputs.features.path, keys.TRAIN, names)
     x_valid, y_valid = feature_table(inputs.features.path, keys.VALID, names)
+    folds = read_folds(inputs.splits.path, len(y_train))
     return TrainingData(
         schema=schema,
         featurizer=featurizer,
@@ -162,27 +198,54 @@ def read_inputs(inputs: TrainInputs) -> TrainingData:
         y_valid=y_valid,
         raw_valid=_read_parquet(inputs.splits.path, keys.VALID, "splits"),
         train_features_sha256=sha256_file(Path(inputs.features.path) / keys.split_file(keys.TRAIN)),
+        folds=folds,
+        raw_train=None
+        if folds is None
+        else _read_parquet(inputs.splits.path, keys.TRAIN, "splits"),
     )
+
+
+def read_folds(directory: str, rows: int) -> np.ndarray | None:
+    """The fold of every train row when featurize chose cross-validation, else None.
+
+    Raises:
+        DataError: a folds file that does not cover the train rows, or fewer than 3 folds.
+    """
+    path = Path(directory) / keys.FOLDS_FILE
+    if not path.exists():
+        return None
+    try:
+        folds = pd.read_parquet(path)[keys.FOLD_COLUMN].to_numpy()
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataReadError(f"cannot read the folds {str(path)!r}: {exc}") from None
+    used = sorted(set(np.unique(folds).tolist()))
+    k = len(used)
+    if folds.size != rows or k < 3 or used != list(range(k)):
+        raise DataError(
+            expected_got(
+                str(path),
+                f"a fold in 0..k-1 (k >= 3, every fold used) for each of the {rows} train rows",
+                f"{folds.size} rows, folds {used[:20]}",
+            )
+        )
+    return folds.astype(np.int8)
 
 
 def compute(data: TrainingData, config: TrainConfig) -> Trained:
-    """The pure part: fit the candidate on train (early stopping on valid), score valid."""
+    """The pure part: fit the candidate on train (early stopping on valid), score valid.
+
+    Under cross-validation: the out-of-fold predictions first, then the refit on every row.
+    """
     checked = config.checked_candidate()
     name, family = checked[keys.CANDIDATE_NAME], checked[keys.CANDIDATE_FAMILY]
     start = time.perf_counter()
-    model = families.fit(
-        family,
-        checked[keys.CANDIDATE_PARAMS],
-        data.x_train,
-        data.y_train,
-        data.x_valid,
-        data.y_valid,
-        seed=config.seed,
-    )
+    model, oof = _fit(data, checked, config.seed)
     train_seconds = time.perf_counter() - start
-    valid_proba = model.predict_proba(data.x_valid)
+    fitted_proba = model.predict_proba(data.x_valid)
+    valid_proba = fitted_proba if oof is None else oof.proba
+    what = "valid split" if oof is None else "out-of-fold predictions"
     valid_metrics = classification_metrics(
-        data.y_valid, valid_proba, what=f"valid split of candidate {name!r}"
+        data.y_valid, valid_proba, what=f"{what} of candidate {name!r}"
     )
     training_data = {
         "source": data.profile.get("source"),
@@ -192,6 +255,12 @@ def compute(data: TrainingData, config: TrainConfig) -> Trained:
         "valid_rows": len(data.y_valid),
         "seed": config.seed,
     }
+    if oof is not None:  # a holdout bundle's manifest stays as it was before cross-validation
+        training_data[keys.META_EVALUATION] = data.evaluation
+        training_data["fold_models"] = [
+            {"fit_rows": rows, **info}
+            for rows, info in zip(oof.fold_fit_rows, oof.fold_info, strict=True)
+        ]
     card = render_model_card(
         family=family,
         candidate=checked,
@@ -200,8 +269,49 @@ def compute(data: TrainingData, config: TrainConfig) -> Trained:
         training_data=training_data,
         n_features=len(data.featurizer.feature_names_),
         model_info=model.info(),
+        evaluation=data.evaluation,
     )
-    return Trained(checked, model, valid_proba, valid_metrics, train_seconds, training_data, card)
+    return Trained(
+        checked,
+        model,
+        valid_proba,
+        valid_metrics,
+        train_seconds,
+        training_data,
+        card,
+        fitted_proba,
+        oof,
+    )
+
+
+def _fit(
+    data: TrainingData, candidate: dict[str, Any], seed: int
+) -> tuple[families.Predictor, OutOfFold | None]:
+    """The bundle's model, and the out-of-fold predictions when the data has folds.
+
+    Holdout: fit on train, early-stopping on valid. Cross-validation: k fold models give the
+    out-of-fold predictions, then the model is refit on every row (``crossval.refit_params``).
+    """
+    family, params = candidate[keys.CANDIDATE_FAMILY], candidate[keys.CANDIDATE_PARAMS]
+    if data.folds is None or data.raw_train is None:
+        model = families.fit(
+            family, params, data.x_train, data.y_train, data.x_valid, data.y_valid, seed=seed
+        )
+        return model, None
+    oof = out_of_fold(
+        data.raw_train,
+        data.y_train,
+        data.folds,
+        schema=data.schema,
+        featurizer=data.featurizer,
+        candidate=candidate,
+        seed=seed,
+    )
+    refit = refit_params(family, params, oof.fold_info)
+    model = families.fit(
+        family, refit, data.x_train, data.y_train, data.x_train, data.y_train, seed=seed
+    )
+    return model, oof
 
 
 def write(trained: Trained, data: TrainingData, outputs: TrainOutputs) -> None:
@@ -218,7 +328,7 @@ def write(trained: Trained, data: TrainingData, outputs: TrainOutputs) -> None:
         training_data=trained.training_data,
         model_card=trained.model_card,
     )
-    latency_ms, parity = _serving_check(outputs.bundle.path, data, trained.valid_proba)
+    latency_ms, parity = _serving_check(outputs.bundle.path, data, trained.fitted_proba)
     metrics = outputs.metrics
     for metric, value in trained.valid_metrics.items():
         metrics.log_metric(metric, value)
@@ -233,7 +343,36 @@ def write(trained: Trained, data: TrainingData, outputs: TrainOutputs) -> None:
     outputs.roc.log_confusion_matrix(
         _class_labels(data.schema), confusion_matrix(data.y_valid, trained.valid_proba)
     )
-    _describe(trained, outputs)
+    if outputs.oof_predictions is not None:
+        write_oof(trained, data, outputs.oof_predictions, outputs.bundle.path)
+    _describe(trained, outputs, data.evaluation)
+
+
+def write_oof(trained: Trained, data: TrainingData, artifact: ArtifactLike, bundle: str) -> None:
+    """The out-of-fold predictions (no rows under holdout) and what they belong to, atomically.
+
+    ``oof.json`` names the bundle's manifest sha256, so compare and the gate can check that the
+    predictions they judge are this candidate's.
+    """
+    info = {
+        keys.META_CANDIDATE: trained.name,
+        keys.META_EVALUATION: data.evaluation,
+        keys.META_FOLDS: trained.oof.k if trained.oof is not None else 0,
+        keys.OOF_BUNDLE_SHA256: sha256_file(Path(bundle) / keys.MANIFEST_FILE),
+    }
+    if trained.oof is None:
+        oof_io.write_empty(artifact, info)
+    else:
+        oof_io.write(
+            artifact,
+            info,
+            labels=data.y_train,
+            proba=trained.oof.proba,
+            folds=trained.oof.folds,
+        )
+    set_display_name(
+        artifact, f"out-of-fold {trained.name} ({artifact.metadata[keys.META_ROWS]} rows)"
+    )
 
 
 def _serving_check(
@@ -257,16 +396,18 @@ def _serving_check(
     return latency_ms, parity
 
 
-def _describe(trained: Trained, outputs: TrainOutputs) -> None:
+def _describe(trained: Trained, outputs: TrainOutputs, evaluation: str) -> None:
     """Display names and metadata shown in the KFP UI and read by later steps."""
     bundle, metrics, roc = outputs.bundle, outputs.metrics, outputs.roc
     name = trained.name
     for artifact in (bundle, metrics, roc):
         artifact.metadata[keys.META_FAMILY] = trained.family
         artifact.metadata[keys.META_CANDIDATE] = name
+        artifact.metadata[keys.META_EVALUATION] = evaluation
+    on = "valid" if trained.oof is None else "out of fold"
     set_display_name(bundle, f"bundle {name}")
-    set_display_name(metrics, f"metrics {name} (valid)")
-    set_display_name(roc, f"ROC {name} (valid)")
+    set_display_name(metrics, f"metrics {name} ({on})")
+    set_display_name(roc, f"ROC {name} ({on})")
     bundle.metadata[keys.META_BUNDLE_FORMAT] = BUNDLE_FORMAT
     bundle.metadata[keys.META_CONTENT_SHA256] = sha256_file(Path(bundle.path) / keys.MANIFEST_FILE)
     bundle.metadata[keys.META_ROWS] = trained.training_data["train_rows"]

@@ -331,4 +331,6 @@ def test_main_sorts_kfp_arguments_and_returns_the_blessings_own_flag(
         "champion_uri",
         "run_name",
         "run_id",
+        "tracking_uri",
+        "registered_model_name",
     }
