@@ -13,12 +13,17 @@ import argparse
 import os
 import sys
 
+from components._shared import compiled
 from components._shared.errors import BundleError
 from components._shared.keys import MANIFEST_SHA256_ENV
 from components._shared.oip import DEFAULT_THRESHOLD
 from serving.app import DEFAULT_MAX_BODY_BYTES
+from serving.batching import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_WAIT_S
 
 DEFAULT_MODEL_DIR = "/mnt/models"
+COMPILED_ENV = "KFP_TABULAR_COMPILED_EVALUATION"
+BATCH_SIZE_ENV = "KFP_TABULAR_MAX_BATCH_SIZE"
+BATCH_WAIT_ENV = "KFP_TABULAR_MAX_BATCH_WAIT_MS"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +72,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="Refuse a bundle whose manifest.json has another sha256 (deploy sets "
         f"${MANIFEST_SHA256_ENV} from the blessed bundle; empty: not required).",
     )
+    _add_speed_options(parser)
     return parser
+
+
+def _add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """Compiled tree evaluation and micro-batching (serving/README.md, "Speed")."""
+    parser.add_argument(
+        "--compiled_evaluation",
+        choices=["auto", "off"],
+        default=os.environ.get(COMPILED_ENV, "auto"),
+        help="auto: evaluate the trees with the compiled engine (lleaves, treelite GTIL) where "
+        "its predictions match the booster's on the bundle's parity rows, else the booster; "
+        f"off: the booster (${COMPILED_ENV}).",
+    )
+    parser.add_argument(
+        "--parity_tolerance",
+        type=float,
+        default=compiled.TOLERANCE,
+        help="Largest |compiled - booster| probability accepted on the parity rows at load.",
+    )
+    parser.add_argument(
+        "--max_batch_size",
+        type=int,
+        default=int(os.environ.get(BATCH_SIZE_ENV, DEFAULT_MAX_BATCH_SIZE)),
+        help="Micro-batch concurrent prediction requests up to this many rows (0 or 1: off; "
+        f"${BATCH_SIZE_ENV}); lean server.",
+    )
+    parser.add_argument(
+        "--max_batch_wait_ms",
+        type=float,
+        default=float(os.environ.get(BATCH_WAIT_ENV, DEFAULT_MAX_WAIT_S * 1e3)),
+        help="0: a micro-batch closes once the event loop has run the requests that were ready; "
+        f"> 0: after this many ms or at --max_batch_size rows (${BATCH_WAIT_ENV}).",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,19 +125,26 @@ def main(argv: list[str] | None = None) -> None:
         ignore_unknown_columns=args.ignore_unknown_columns,
         threshold=args.threshold,
         manifest_sha256=args.manifest_sha256,
+        compiled_evaluation=args.compiled_evaluation == "auto",
+        parity_tolerance=args.parity_tolerance,
+        max_batch_size=args.max_batch_size if args.server == "lean" else 0,
+        max_batch_wait_s=args.max_batch_wait_ms / 1e3,
     )
     try:
         model.load()
     except BundleError as exc:
         sys.exit(f"python -m serving: refusing to serve {args.model_dir}: {exc}")
     kserve_logging.logger.info(
-        "serving bundle %s (%s) as %r on HTTP port %d, gRPC %s (%s server)",
+        "serving bundle %s (%s, trees: %s) as %r on HTTP port %d, gRPC %s (%s server, "
+        "micro-batching %s)",
         args.model_dir,
         model.scorer.bundle.family if model.scorer else "?",
+        model.scorer.evaluation.path if model.scorer else "?",
         args.model_name,
         args.http_port,
         f"port {args.grpc_port}" if args.enable_grpc else "off",
         args.server,
+        f"up to {model.max_batch_size} rows" if model.batcher else "off",
     )
     if args.server == "kserve":
         kserve.ModelServer().start([model])

@@ -15,7 +15,8 @@ Routes (``<name>`` is the model name; ``/versions/<v>`` is accepted after it on 
     POST /v1/models/<name>:predict  /v2/models/<name>/infer
 
 Prediction runs on the event loop itself, as KServe runs a synchronous ``predict``: a thread
-hop would cost more than the prediction on one core.
+hop would cost more than the prediction on one core. With ``--max_batch_size`` concurrent
+requests are scored together (:mod:`serving.batching`); bodies of 64 KiB and more go to a thread.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import re
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from kserve.errors import InvalidInput
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -41,11 +42,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-# Bodies from this size on are scored in a worker thread (about 150 Telco rows of JSON).
+# Bodies from this size on are scored in a worker thread (about 150 Telco rows of JSON): a
+# one-row request costs less than a thread hop, so it runs on the event loop (micro-batched with
+# its neighbours when batching is on), but a large batch (47,000 rows: about a second) would hold
+# the loop, and with it the probes (Kubernetes' default timeout is 1 s) and every other request;
+# in a thread it does not (numpy and the tree engines release the GIL while they work).
 OFF_LOOP_BYTES: Final = 64 * 1024
 # What is read and dropped of a refused body so that the client receives its 413.
 DRAIN_BYTES: Final = 64 * 1024 * 1024
-T = TypeVar("T")
 SERVER_NAME: Final = "kfp-tabular"
 # Triton's name for the binary tensor data extension (serving.codec.binary), which clients probe.
 EXTENSIONS: Final = ("binary_tensor_data",)
@@ -133,7 +137,12 @@ class App:
                 if action == "infer":
                     self._allow(method, "POST")
                     body = await self._body(scope, receive)
-                    return await _off_loop_if_large(body, self._infer, body, _header_length(scope))
+                    header_length = _header_length(scope)
+                    if len(body) < OFF_LOOP_BYTES:
+                        return _infer_answer(
+                            *await self.model.predict_v2_rest_async(body, header_length)
+                        )
+                    return await asyncio.to_thread(self._infer, body, header_length)
                 self._allow(method, "GET")
                 if action == "ready":
                     return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
@@ -146,7 +155,9 @@ class App:
                 if predict:
                     self._allow(method, "POST")
                     body = await self._body(scope, receive)
-                    response = await _off_loop_if_large(body, self.model.predict_v1_bytes, body)
+                    if len(body) < OFF_LOOP_BYTES:
+                        return 200, await self.model.predict_v1_async(body), _JSON
+                    response = await asyncio.to_thread(self.model.predict_v1_bytes, body)
                     return 200, response, _JSON
                 self._allow(method, "GET")
                 return 200, dump_json({"name": name, "ready": self.model.ready}), _JSON
@@ -161,10 +172,7 @@ class App:
         self, body: bytes, header_length: int | None
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         """A V2 inference: JSON, or the binary tensor extension's JSON header and raw tensors."""
-        response, json_length = self.model.predict_v2_rest(body, header_length)
-        if json_length is None:
-            return 200, response, _JSON
-        return 200, response, [*_BINARY, (binary.HEADER_LENGTH.encode(), str(json_length).encode())]
+        return _infer_answer(*self.model.predict_v2_rest(body, header_length))
 
     def _static(self, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         ready = bool(self.model.ready)
@@ -249,17 +257,13 @@ async def _drain(receive: Receive, *, more: bool = True) -> None:
         more = bool(message.get("more_body"))
 
 
-async def _off_loop_if_large(body: bytes, score: Callable[..., T], *args: Any) -> T:
-    """``score(*args)`` here for a small body, in a worker thread for a large one.
-
-    A one-row request costs well under a millisecond, less than a thread hop, so it runs on the
-    event loop. A large batch (47,000 rows: about a second) would hold the loop, and with it
-    the health and readiness probes (Kubernetes' default timeout is 1 s) and every other
-    request; in a thread it does not (numpy and the boosters release the GIL while they work).
-    """
-    if len(body) < OFF_LOOP_BYTES:
-        return score(*args)
-    return await asyncio.to_thread(score, *args)
+def _infer_answer(
+    response: bytes, json_length: int | None
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """A V2 inference's answer: JSON, or a JSON header and raw outputs with its length header."""
+    if json_length is None:
+        return 200, response, _JSON
+    return 200, response, [*_BINARY, (_HEADER_LENGTH, str(json_length).encode())]
 
 
 def _decompressed(body: bytes, encoding: bytes, limit: int) -> bytes:

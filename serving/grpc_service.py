@@ -11,6 +11,7 @@ The repository RPCs (load/unload) answer UNIMPLEMENTED, as one-model servers do.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -48,7 +49,10 @@ def _status(
     @functools.wraps(handler)
     async def rpc(self: Any, request: Request, context: grpc.aio.ServicerContext) -> Response:
         try:
-            return handler(self, request, context)
+            response = handler(self, request, context)
+            if inspect.isawaitable(response):  # ModelInfer awaits the micro-batcher
+                response = await response
+            return response
         except RPCError as exc:
             code, message = exc.code, str(exc)
         except (RequestError, InvalidInput) as exc:
@@ -123,10 +127,13 @@ class InferenceService(pb_grpc.GRPCInferenceServiceServicer):
         )
 
     @_status
-    def ModelInfer(self, request: pb.ModelInferRequest, context: Any) -> pb.ModelInferResponse:
-        """A prediction: the same codec, scorer and metrics as ``POST /v2/models/<name>/infer``."""
+    async def ModelInfer(
+        self, request: pb.ModelInferRequest, context: Any
+    ) -> pb.ModelInferResponse:
+        """A prediction: the same codec, scorer and metrics as ``POST /v2/models/<name>/infer``
+        (micro-batched with concurrent REST and gRPC requests when batching is on)."""
         self._check(request.model_name)
-        response = self.model.predict_v2_body(request_body(request))
+        response = await self.model.predict_v2_body_async(request_body(request))
         return response_message(response, raw=bool(request.raw_input_contents))
 
 

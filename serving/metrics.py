@@ -182,6 +182,7 @@ DURATION_METRIC: Final = "kfp_tabular_request_duration_seconds"
 IN_FLIGHT_METRIC: Final = "kfp_tabular_requests_in_flight"
 INFO_METRIC: Final = "kfp_tabular_model"  # exposed as kfp_tabular_model_info
 REFERENCE_RATE_METRIC: Final = "kfp_tabular_reference_positive_rate"
+BATCH_METRIC: Final = "kfp_tabular_micro_batch_requests"
 # Latency buckets (seconds): sub-millisecond one-row predictions up to multi-second batches.
 DURATION_BUCKETS: Final = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -204,6 +205,12 @@ DURATION = Histogram(
 IN_FLIGHT = Gauge(
     IN_FLIGHT_METRIC, "Prediction requests being answered now.", ["model_name", "protocol"]
 )
+MICRO_BATCH = Histogram(
+    BATCH_METRIC,
+    "Requests scored together in one micro-batch (--max_batch_size; absent when batching is off).",
+    ["model_name"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 MODEL_INFO = Info(
     INFO_METRIC,
     "The served bundle: model name, candidate, family, code version and bundle digest.",
@@ -221,7 +228,9 @@ def status_class(status: int) -> str:
     return f"{status // 100}xx"
 
 
-def describe_model(model_name: str, bundle: Any, profile: Mapping[str, Any] | None) -> None:
+def describe_model(
+    model_name: str, bundle: Any, profile: Mapping[str, Any] | None, evaluation: Any = None
+) -> None:
     """Set the info metric and the reference positive rate for the loaded bundle."""
     manifest = bundle.manifest
     MODEL_INFO.labels(model_name).info(
@@ -232,6 +241,9 @@ def describe_model(model_name: str, bundle: Any, profile: Mapping[str, Any] | No
             "code_version": str(manifest.get(keys.MANIFEST_CODE_VERSION) or ""),
             # The digest deploy records and the runtime can require: sha256 of manifest.json.
             "bundle_digest": str(bundle.manifest_sha256),
+            # How the trees are evaluated (components._shared.compiled): compiled or booster.
+            "evaluation": str(getattr(evaluation, "path", "booster")),
+            "evaluation_engine": str(getattr(evaluation, "engine", None) or ""),
         }
     )
     rate = ((profile or {}).get("target") or {}).get("positive_rate")

@@ -17,15 +17,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import kserve
+import numpy as np
 from kserve.errors import InvalidInput
+from kserve.logging import logger
 from kserve.metrics import PREDICT_HIST_TIME, get_labels
 from kserve.protocol.infer_type import InferRequest
 
-from components._shared import keys
+from components._shared import compiled, keys
 from components._shared.bundle import load_bundle
 from components._shared.oip import DEFAULT_THRESHOLD
-from serving.codec import RequestError
-from serving.metrics import ModelMetrics, describe_model, numeric_ranges, read_profile
+from serving.batching import DEFAULT_MAX_WAIT_S, MicroBatcher
+from serving.codec import Decoded, RequestError
+from serving.metrics import (
+    MICRO_BATCH,
+    ModelMetrics,
+    describe_model,
+    numeric_ranges,
+    read_profile,
+)
 from serving.scoring import Scorer
 
 T = TypeVar("T")
@@ -78,6 +87,11 @@ class TabularModel(kserve.Model):
         threshold: P(positive) from which the predicted label is the positive one.
         manifest_sha256: When set, the bundle's ``manifest.json`` must have this sha256 (deploy
             sets it from the blessed bundle; a changed manifest is refused at load).
+        compiled_evaluation: Use the compiled trees where they match the booster (at load).
+        parity_tolerance: Largest |compiled - booster| accepted on the bundle's parity rows.
+        max_batch_size: Micro-batch concurrent requests up to this many rows (< 2: off).
+        max_batch_wait_s: 0: a batch closes once the event loop ran what was ready; > 0: after
+            this long (or at ``max_batch_size`` rows).
     """
 
     def __init__(
@@ -88,13 +102,22 @@ class TabularModel(kserve.Model):
         ignore_unknown_columns: bool = False,
         threshold: float = DEFAULT_THRESHOLD,
         manifest_sha256: str | None = None,
+        compiled_evaluation: bool = True,
+        parity_tolerance: float = compiled.TOLERANCE,
+        max_batch_size: int = 0,
+        max_batch_wait_s: float = DEFAULT_MAX_WAIT_S,
     ) -> None:
         super().__init__(name)
         self.model_dir = model_dir
         self.manifest_sha256 = manifest_sha256 or None
         self.ignore_unknown_columns = ignore_unknown_columns
         self.threshold = threshold
+        self.compiled_evaluation = compiled_evaluation
+        self.parity_tolerance = parity_tolerance
+        self.max_batch_size = max_batch_size
+        self.max_batch_wait_s = max_batch_wait_s
         self.scorer: Scorer | None = None
+        self.batcher: MicroBatcher | None = None
         self._latency = PREDICT_HIST_TIME.labels(**get_labels(name))
 
     def load(self) -> bool:
@@ -109,8 +132,20 @@ class TabularModel(kserve.Model):
             threshold=self.threshold,
             observer=metrics,
             input_observer=metrics.inputs,
+            compiled_evaluation=self.compiled_evaluation,
+            parity_tolerance=self.parity_tolerance,
         )
-        describe_model(self.name, bundle, profile)
+        evaluation = self.scorer.evaluation
+        logger.info("model %s: trees evaluated by %s", self.name, evaluation.describe())
+        if self.max_batch_size >= 2:
+            self.batcher = MicroBatcher(
+                self.scorer.score_many,
+                self.scorer.score,
+                max_batch_size=self.max_batch_size,
+                max_wait_s=self.max_batch_wait_s,
+                observe=MICRO_BATCH.labels(self.name).observe,
+            )
+        describe_model(self.name, bundle, profile, evaluation)
         self.ready = True
         return self.ready
 
@@ -156,6 +191,48 @@ class TabularModel(kserve.Model):
     def predict_v2_body(self, body: dict[str, Any]) -> dict[str, Any]:
         """A V2 request as a dict (the gRPC service's) to the response dict; InvalidInput."""
         return self._timed(self._scorer().predict_v2, body)
+
+    async def predict_v1_async(self, body: bytes) -> bytes:
+        """:meth:`predict_v1_bytes`, micro-batched with concurrent requests when batching is on."""
+        scorer = self._scorer()
+        if self.batcher is None:
+            return self.predict_v1_bytes(body)
+        return await self._batched(lambda: scorer.decode_v1_bytes(body), scorer.encode_v1_bytes)
+
+    async def predict_v2_rest_async(
+        self, body: bytes, header_length: int | None
+    ) -> tuple[bytes, int | None]:
+        """:meth:`predict_v2_rest`, micro-batched with concurrent requests when batching is on."""
+        scorer = self._scorer()
+        if self.batcher is None:
+            return self.predict_v2_rest(body, header_length)
+        return await self._batched(
+            lambda: scorer.decode_v2_rest(body, header_length), scorer.encode_v2_rest
+        )
+
+    async def predict_v2_body_async(self, body: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`predict_v2_body` (the gRPC service's), micro-batched when batching is on."""
+        scorer = self._scorer()
+        if self.batcher is None:
+            return self.predict_v2_body(body)
+        return await self._batched(
+            lambda: scorer.codec.decode_v2(body),
+            lambda probability, decoded: scorer.codec.encode_v2(probability, decoded, self.name),
+        )
+
+    async def _batched(
+        self, decode: Callable[[], Decoded], encode: Callable[[np.ndarray, Decoded], T]
+    ) -> T:
+        """Decode on its own, score in the micro-batch, encode on its own; 400 for bad input."""
+        assert self.batcher is not None
+        start = time.perf_counter()
+        try:
+            decoded = decode()
+            return encode(await self.batcher.score(decoded), decoded)
+        except RequestError as exc:
+            raise InvalidInput(str(exc)) from None
+        finally:
+            self._latency.observe(time.perf_counter() - start)
 
     def metadata(self) -> dict[str, Any]:
         """OIP model metadata (``GET /v2/models/<name>``)."""

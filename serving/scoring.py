@@ -7,13 +7,13 @@ directly, so the gate's self-check exercises exactly the code that answers HTTP 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from components import __version__
-from components._shared import keys
+from components._shared import compiled, keys
 from components._shared.bundle import Bundle
 from components._shared.errors import DataError
 from serving.codec import Codec, Decoded, RequestError, binary, dump_json, parse_json
@@ -37,6 +37,9 @@ class Scorer:
         threshold: P(positive) from which the predicted label is the positive one.
         observer: Receives the scores and unseen counts of every prediction.
         input_observer: Receives the decoded input columns of every prediction.
+        compiled_evaluation: Evaluate the trees with the compiled engine where it matches the
+            booster on the bundle's parity rows (:func:`compiled.choose`); False: the booster.
+        parity_tolerance: Largest |compiled - booster| accepted on those rows.
     """
 
     def __init__(
@@ -48,6 +51,8 @@ class Scorer:
         threshold: float = 0.5,
         observer: Observer | None = None,
         input_observer: InputObserver | None = None,
+        compiled_evaluation: bool = True,
+        parity_tolerance: float = compiled.TOLERANCE,
     ) -> None:
         self.bundle = bundle
         self.name = name
@@ -59,26 +64,71 @@ class Scorer:
             ignore_unknown_columns=ignore_unknown_columns,
             threshold=threshold,
         )
+        self.evaluation = compiled.choose(
+            bundle.predictor,
+            bundle.manifest,
+            bundle.parity_rows,
+            enabled=compiled_evaluation,
+            tolerance=parity_tolerance,
+        )
 
     # --- the path ---------------------------------------------------------------------------
-    def score(self, decoded: Decoded) -> np.ndarray:
-        """P(positive) of the decoded rows: the bundle's featurizer, then its booster."""
+    def score(self, decoded: Decoded, *, as_rows: int | None = None) -> np.ndarray:
+        """P(positive) of the decoded rows: the bundle's featurizer, then its trees (compiled
+        where they match the booster, :attr:`evaluation`), as chosen for a request of
+        ``as_rows`` rows (default: this request's own size)."""
+        rows = decoded.rows if as_rows is None else as_rows
+        return self.score_columns(decoded.columns, self.evaluation.for_rows(rows))
+
+    def score_columns(
+        self, columns: Mapping[str, np.ndarray], predict: compiled.PredictFn
+    ) -> np.ndarray:
+        """P(positive) of decoded input columns (one request's, or a micro-batch's)."""
         unseen: dict[str, int] = {}
         if self.input_observer is not None:
-            self.input_observer(decoded.columns)
+            self.input_observer(columns)
         try:
-            features = self.bundle.featurizer.transform(decoded.columns, unseen=unseen)
+            features = self.bundle.featurizer.transform(columns, unseen=unseen)
         except DataError as exc:  # the codec checks first; anything left is still the input's
             raise RequestError(str(exc)) from None
-        probability = self.bundle.predict_features(features)
+        probability = predict(features)
         if self.observer is not None:
             self.observer(probability, unseen)
         return probability
 
-    def predict_v1(self, body: Any) -> dict[str, Any]:
-        """A parsed V1 request body to the V1 response body."""
+    def score_many(self, requests: Sequence[Decoded]) -> list[np.ndarray]:
+        """The P(positive) of each decoded request, scored in one featurizer and model call.
+
+        Every row's result depends on that row alone (the featurizer is row-wise, the trees
+        too), so each request gets exactly the values it would get on its own.
+        """
+        if len(requests) == 1:
+            return [self.score(requests[0])]
+        # Requests are grouped by the evaluation their own size selects (compiled or booster).
+        groups: dict[compiled.PredictFn, list[int]] = {}
+        for i, request in enumerate(requests):
+            groups.setdefault(self.evaluation.for_rows(request.rows), []).append(i)
+        results: list[np.ndarray] = [np.empty(0)] * len(requests)
+        for predict, members in groups.items():
+            columns = {
+                name: np.concatenate([requests[i].columns[name] for i in members])
+                for name in requests[members[0]].columns
+            }
+            probability = self.score_columns(columns, predict)
+            bounds = np.cumsum([requests[i].rows for i in members])[:-1]
+            for i, part in zip(members, np.split(probability, bounds), strict=True):
+                results[i] = part
+        return results
+
+    def predict_v1(self, body: Any, *, as_rows: int | None = None) -> dict[str, Any]:
+        """A parsed V1 request body to the V1 response body.
+
+        ``as_rows`` scores it with the evaluation a request of that many rows gets, so that a
+        caller splitting one batch into parts (batch scoring isolating a refused row) scores
+        every row as the whole batch would have been scored.
+        """
         decoded = self.codec.decode_v1(body)
-        return self.codec.encode_v1(self.score(decoded), decoded)
+        return self.codec.encode_v1(self.score(decoded, as_rows=as_rows), decoded)
 
     def predict_v2(self, body: Any) -> dict[str, Any]:
         """A parsed V2 (OIP) request body to the V2 response body."""
@@ -99,11 +149,28 @@ class Scorer:
         ``header_length`` is the request's ``Inference-Header-Content-Length``: the body is then
         a JSON header followed by raw input tensors (:mod:`serving.codec.binary`).
         """
+        decoded = self.decode_v2_rest(body, header_length)
+        return self.encode_v2_rest(self.score(decoded), decoded)
+
+    # --- the steps, for micro-batching (serving.batching): decode, score together, encode ---
+    def decode_v1_bytes(self, body: bytes) -> Decoded:
+        """V1 request bytes decoded."""
+        return self.codec.decode_v1(parse_json(body))
+
+    def encode_v1_bytes(self, probability: np.ndarray, decoded: Decoded) -> bytes:
+        """A V1 response's bytes."""
+        return dump_json(self.codec.encode_v1(probability, decoded))
+
+    def decode_v2_rest(self, body: bytes, header_length: int | None) -> Decoded:
+        """A V2 REST body (JSON, or a JSON header and raw tensors) decoded."""
         request = (
             parse_json(body) if header_length is None else binary.split_request(body, header_length)
         )
-        decoded = self.codec.decode_v2(request)
-        response = self.codec.encode_v2(self.score(decoded), decoded, self.name)
+        return self.codec.decode_v2(request)
+
+    def encode_v2_rest(self, probability: np.ndarray, decoded: Decoded) -> tuple[bytes, int | None]:
+        """A V2 REST response: its bytes and, with raw outputs, its JSON header length."""
+        response = self.codec.encode_v2(probability, decoded, self.name)
         return binary.encode_response(response, decoded.binary_outputs)
 
     # --- metadata ---------------------------------------------------------------------------
@@ -125,5 +192,9 @@ class Scorer:
                 "threshold": self.codec.threshold,
                 "code_version": str(manifest.get(keys.MANIFEST_CODE_VERSION, "")),
                 "runtime_version": __version__,
+                # How the trees are evaluated: compiled (engine, parity) or the booster, and why.
+                "evaluation": self.evaluation.path,
+                "evaluation_engine": self.evaluation.engine or "",
+                "evaluation_reason": self.evaluation.reason,
             },
         }

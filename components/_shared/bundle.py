@@ -9,6 +9,8 @@ Layout (the same on disk, in gs:// and in KServe's /mnt/models)::
     model.*          the model in its library's own safe format (keys.MODEL_FILES)
     profile.json     reference statistics of the training data (drift, skew)
     model_card.md    what the model is, its data, metrics and limits
+    parity_rows.json valid-split feature rows and the model's predictions on them, for the
+                     serving runtime's compiled-evaluation parity check (tree families)
 
 :func:`load_bundle` checks the manifest against the directory before it parses anything else:
 every listed file must exist with its sha256, and no file may be there that the manifest does
@@ -32,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 import components
-from components._shared import families, io, keys
+from components._shared import compiled, families, io, keys
 from components._shared.artifacts import atomic_dir
 from components._shared.errors import BundleError, KfpTabularError, expected_got
 from components._shared.families import Predictor
@@ -68,6 +70,7 @@ def write_bundle(
     metrics: dict[str, float],
     training_data: dict[str, Any],
     model_card: str,
+    parity_features: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write a bundle directory at ``out_dir`` atomically and return its manifest.
 
@@ -83,6 +86,11 @@ def write_bundle(
         training_data: ``source`` ({uri, sha256, rows} or None), ``train_rows``,
             ``train_features_sha256`` and anything else worth recording.
         model_card: Markdown text of ``model_card.md`` (:func:`render_model_card`).
+        parity_features: Valid-split feature rows on which the compiled evaluation must match
+            the model (:func:`compiled.build_check`); default the model's
+            ``validation_features`` (kept by :func:`families.fit`). The result is recorded in
+            the manifest (``compiled_evaluation``) and a sample of the rows in
+            ``parity_rows.json`` for the runtime's check at load.
 
     Returns:
         The manifest, as written to ``manifest.json``.
@@ -90,6 +98,9 @@ def write_bundle(
     if getattr(model, "family", family) != family:
         raise BundleError(expected_got("model family", family, model.family))
     model_name = families.model_file(family)
+    if parity_features is None:
+        parity_features = getattr(model, "validation_features", None)
+    parity_record, parity_rows = compiled.build_check(model, parity_features)
     with atomic_dir(out_dir) as tmp:
         (tmp / keys.FEATURIZER_FILE).write_text(featurizer.to_json(), encoding="utf-8")
         (tmp / keys.PROFILE_FILE).write_text(_json_text(profile), encoding="utf-8")
@@ -97,6 +108,9 @@ def write_bundle(
         written = model.save(tmp)
         if written != model_name:
             raise BundleError(expected_got(f"{family} model file", model_name, written))
+        if parity_rows is not None:
+            text = compiled.parity_text(parity_rows)
+            (tmp / compiled.PARITY_FILE).write_text(text, encoding="utf-8")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {
             keys.MANIFEST_BUNDLE_FORMAT: BUNDLE_FORMAT,
@@ -112,6 +126,7 @@ def write_bundle(
             keys.MANIFEST_TRAINING_DATA: training_data,
             keys.MANIFEST_CODE_VERSION: components.__version__,
             keys.MANIFEST_CREATED_AT: datetime.now(UTC).isoformat(timespec="seconds"),
+            compiled.MANIFEST_KEY: parity_record,
             keys.MANIFEST_FILES: files,
         }
         (tmp / keys.MANIFEST_FILE).write_text(_json_text(manifest), encoding="utf-8")
@@ -131,6 +146,8 @@ class Bundle:
         uri: Where the bundle was loaded from.
         manifest_sha256: sha256 of ``manifest.json`` itself: the bundle's one digest, recorded
             by the gate, deploy and the InferenceService annotation, and exported by serving.
+        parity_rows: The feature rows of ``parity_rows.json`` (None when the bundle has none):
+            where serving checks the compiled evaluation against the model at load.
     """
 
     manifest: dict[str, Any]
@@ -140,6 +157,7 @@ class Bundle:
     predictor: Predictor
     uri: str = ""
     manifest_sha256: str = ""
+    parity_rows: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -267,7 +285,20 @@ def _load_dir(directory: Path, uri: str, expected_manifest_sha256: str | None) -
         predictor=predictor,
         uri=uri,
         manifest_sha256=digest,
+        parity_rows=_parity_rows(directory, files),
     )
+
+
+def _parity_rows(directory: Path, files: Mapping[str, str]) -> np.ndarray | None:
+    """The verified parity rows of the bundle, None when it has none (bundles before them)."""
+    if compiled.PARITY_FILE not in files:
+        return None
+    try:
+        return compiled.read_parity_rows(
+            (directory / compiled.PARITY_FILE).read_text(encoding="utf-8")
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{compiled.PARITY_FILE}: cannot parse: {exc}") from None
 
 
 def load_bundle(path_or_uri: str | Path, *, manifest_sha256: str | None = None) -> Bundle:

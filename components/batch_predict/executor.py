@@ -103,7 +103,7 @@ def run(
         bundle, name=MODEL_NAME, threshold=config.threshold, observer=result_unseen(result)
     )
     tokens = null_tokens(bundle.schema)
-    chunk_scorer = ChunkScorer(scorer, tokens)
+    chunk_scorer = ChunkScorer(scorer, tokens, engine_rows=config.chunk_rows)
     inputs_needed = list(chunk_scorer.codec.inputs)
     keep = list(config.keep_columns) or [c for c in bundle.schema.id_columns]
     with open_rows(

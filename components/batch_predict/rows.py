@@ -54,9 +54,19 @@ class ScoredChunk:
 class ChunkScorer:
     """Scores raw chunks with one :class:`Scorer`; ``null_tokens`` are the contract's."""
 
-    def __init__(self, scorer: Scorer, null_tokens: Sequence[str], decimal: str = ".") -> None:
+    def __init__(
+        self,
+        scorer: Scorer,
+        null_tokens: Sequence[str],
+        decimal: str = ".",
+        engine_rows: int = 10_000,
+    ) -> None:
         self.scorer = scorer
         self.decimal = decimal
+        # Every part of every chunk is scored as a request of ``engine_rows`` rows would be: the
+        # tree evaluation chosen by request size (serving/scoring.py) is then the same for all
+        # rows of a run, whatever the chunk's size or a refused row's split.
+        self.engine_rows = engine_rows
         self.codec = scorer.codec
         self.null_tokens = frozenset(null_tokens)
         # Longest first, so that "tenure_months" is not read as "tenure".
@@ -111,7 +121,9 @@ class ChunkScorer:
         if not positions:
             return
         try:
-            response = self.scorer.predict_v1({"instances": [instances[i] for i in positions]})
+            response = self.scorer.predict_v1(
+                {"instances": [instances[i] for i in positions]}, as_rows=self.engine_rows
+            )
         except RequestError as exc:
             if len(positions) == 1:
                 out.errors.append(self._row_error(chunk.rows[positions[0]], str(exc)))

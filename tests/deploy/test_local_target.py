@@ -74,7 +74,8 @@ def test_local_canary_serves_both_bundles_and_stop_all_stops_them(
             assert response.status_code == 200, response.text
             served = v2_output(response.json(), "probability")
             expected = bundle.predict_proba_frame(bundles.test_rows.head(5))
-            assert abs(served - expected).max() < 1e-9  # each side serves its own bundle
+            # each side serves its own bundle (compiled trees: within 1e-6 of the booster)
+            assert abs(served - expected).max() <= 1e-6
         summary = Path(outputs.summary.path).read_text()
         assert "make stop" in summary and sides["canary"]["url"] in summary
     finally:

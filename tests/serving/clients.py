@@ -34,7 +34,7 @@ def input_arrays(trained: Trained, n: int) -> list[tuple[str, str, np.ndarray]]:
 
 def expected_scores(trained: Trained, n: int) -> np.ndarray:
     """P(positive) of the first ``n`` test rows as the bundle itself predicts them."""
-    return trained.bundle.predict_proba_frame(trained.test_rows.head(n))
+    return trained.served_proba(trained.test_rows.head(n))
 
 
 def expected_labels(trained: Trained, n: int) -> list[str]:

@@ -9,6 +9,7 @@ also serves the V2 gRPC API on ``Runtime.grpc_port``.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 
+from components._shared import compiled
 from components._shared.bundle import Bundle, json_record, load_bundle
 from tests.fixtures.datasets import fast_candidate, telco_spine
 
@@ -37,6 +40,23 @@ class Trained:
     path: Path
     bundle: Bundle
     test_rows: pd.DataFrame
+
+    @functools.cached_property
+    def evaluation(self) -> compiled.Evaluation:
+        """How the runtime evaluates this bundle's trees (compiled: checked within 1e-6 of the
+        booster, ``tests/serving/test_compiled.py``)."""
+        return compiled.choose(self.bundle.predictor, self.bundle.manifest, self.bundle.parity_rows)
+
+    def served_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """What the runtime answers for raw typed rows sent in one request: the featurizer, then
+        the trees as it evaluates a request of that size."""
+        predict = self.evaluation.for_rows(len(frame))
+        return predict(self.bundle.featurizer.transform_frame(frame))
+
+    def served_proba_records(self, records: list[dict]) -> np.ndarray:
+        """What the runtime answers for raw records (JSON-like dicts) sent in one request."""
+        predict = self.evaluation.for_rows(len(records))
+        return predict(self.bundle.featurizer.transform_records(records))
 
     def records(self, n: int | None = None) -> list[dict]:
         """Raw rows as a client sends them (JSON-like dicts), target and id included."""

@@ -75,7 +75,7 @@ def test_binary_outputs_follow_the_json_header(scorer: Scorer, trained: Trained)
     assert header_length is not None
     probability, label = response["outputs"]
     assert probability["parameters"] == {"binary_data_size": 40} and "data" not in probability
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(5))
+    expected = trained.served_proba(trained.test_rows.head(5))
     np.testing.assert_array_equal(np.frombuffer(rest, dtype="<f8"), expected)
     assert label["data"] == ["Yes" if p >= 0.5 else "No" for p in expected]
 
@@ -193,7 +193,7 @@ def test_binary_request_over_http_and_its_header_errors(runtime: Runtime, traine
         path, content=body, headers={**headers, "Inference-Header-Content-Length": str(length)}
     )
     assert response.status_code == 200, response.text
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(3))
+    expected = trained.served_proba(trained.test_rows.head(3))
     np.testing.assert_array_equal(v2_output(response.json(), "probability"), expected)
     for value, fragment in [("ten", "got 'ten'"), (str(len(body) + 1), "a length between 1")]:
         response = runtime.client.post(

@@ -27,7 +27,7 @@ def test_null_is_imputed_exactly_as_in_training(scorer: Scorer, trained: Trained
         record["TotalCharges"] = None
         record["Contract"] = None
     scores = [p["probability"] for p in scorer.predict_v1({"instances": records})["predictions"]]
-    np.testing.assert_array_equal(scores, trained.bundle.predict_proba_frame(frame))
+    np.testing.assert_array_equal(scores, trained.served_proba(frame))
 
 
 def test_text_numbers_only_where_the_schema_stored_them_as_text(

@@ -46,7 +46,7 @@ def test_contents_and_raw_requests_decode_to_the_same_prediction(
     response = scorer.predict_v2(body)
     np.testing.assert_array_equal(
         v2_output(response, "probability"),
-        trained.bundle.predict_proba_frame(trained.test_rows.head(n)),
+        trained.served_proba(trained.test_rows.head(n)),
     )
     reply = response_message(response, raw=raw)
     assert [o.name for o in reply.outputs] == ["probability", "label"]

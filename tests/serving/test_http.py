@@ -44,7 +44,7 @@ def test_v1_objects_predict_exactly_what_training_predicts(
     runtime: Runtime, trained: Trained
 ) -> None:
     records = trained.records(PARITY_ROWS)  # ids and the target ride along and are ignored
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(PARITY_ROWS))
+    expected = trained.served_proba(trained.test_rows.head(PARITY_ROWS))
     response = v1(runtime, {"instances": records})
     np.testing.assert_array_equal(v1_scores(response), expected)
     predictions = response.json()["predictions"]
@@ -61,7 +61,7 @@ def test_v1_lists_in_schema_order_and_class_probabilities(
     rows = [[r[c] for c in inputs] for r in records]
     body = {"instances": rows, "parameters": {"class_probabilities": True}}
     response = v1(runtime, body)
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(20))
+    expected = trained.served_proba(trained.test_rows.head(20))
     np.testing.assert_array_equal(v1_scores(response), expected)
     first = response.json()["predictions"][0]
     assert first["class_probabilities"] == pytest.approx(
@@ -73,7 +73,7 @@ def test_v2_pandas_convention_predicts_exactly_what_training_predicts(
     runtime: Runtime, trained: Trained
 ) -> None:
     records = trained.records(PARITY_ROWS)
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(PARITY_ROWS))
+    expected = trained.served_proba(trained.test_rows.head(PARITY_ROWS))
     body = v2_request(records, trained.bundle.schema, request_id="parity-1")
     assert body["parameters"] == {"content_type": "pd"}
     response = v2(runtime, body)
@@ -157,7 +157,7 @@ def test_unseen_category_goes_to_the_unknown_bucket_and_is_counted(
     for record in records:
         record["Contract"] = "Ten-year"
     scores = v1_scores(v1(runtime, {"instances": records}))
-    np.testing.assert_array_equal(scores, trained.bundle.predict_proba_frame(frame))
+    np.testing.assert_array_equal(scores, trained.served_proba(frame))
     assert unseen_count() == before + 3
     metrics = runtime.client.get("/metrics").text
     assert 'kfp_tabular_prediction_score_count{model_name="churn"}' in metrics
@@ -386,7 +386,7 @@ def test_v2_bad_header_fields_leave_the_server_answering_correctly(
     body = v2_request(trained.records(20), trained.bundle.schema)
     response = v2(runtime, body)
     assert response.status_code == 200, response.text
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(20))
+    expected = trained.served_proba(trained.test_rows.head(20))
     np.testing.assert_array_equal(v2_output(response.json(), "probability"), expected)
     assert runtime.alive()
 

@@ -12,7 +12,7 @@ def test_kserve_modelserver_answers_v1_and_v2_like_the_lean_server(
     kserve_runtime: Runtime, runtime: Runtime, trained: Trained
 ) -> None:
     records = trained.records(40)
-    expected = trained.bundle.predict_proba_frame(trained.test_rows.head(40))
+    expected = trained.served_proba(trained.test_rows.head(40))
     body = v2_request(records, trained.bundle.schema, outputs=["probability", "label"])
     for server in (kserve_runtime, runtime):
         response = server.client.post(f"/v2/models/{server.name}/infer", json=body)

@@ -17,7 +17,7 @@ from tests.serving.conftest import ROOT, Runtime, Trained
 
 def test_v2_and_v1_selfcheck_equal_training_predictions(trained: Trained) -> None:
     records = trained.records()  # every test row: ids and the target ride along
-    expected = trained.bundle.predict_proba_frame(trained.test_rows)
+    expected = trained.served_proba(trained.test_rows)
     np.testing.assert_array_equal(predict_via_v2(str(trained.path), records), expected)
     np.testing.assert_array_equal(predict_via_v1(str(trained.path), records), expected)
 

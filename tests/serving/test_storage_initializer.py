@@ -31,6 +31,6 @@ def test_storage_initializer_fetches_a_gs_bundle_the_runtime_loads(
     bundle = load_bundle(str(mnt_models))  # every sha256 verified
     records = trained.records(20)
     np.testing.assert_array_equal(
-        predict_via_v2(str(mnt_models), records), trained.bundle.predict_proba_records(records)
+        predict_via_v2(str(mnt_models), records), trained.served_proba_records(records)
     )
     assert bundle.manifest == trained.bundle.manifest

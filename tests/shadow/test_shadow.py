@@ -133,7 +133,8 @@ def test_replay_to_a_local_challenger_matches_the_logged_champion(
     n = result.numbers
     assert result.passed, result.checks
     assert n["replay"]["replayed"] == REQUESTS and n["replay"]["failed"] == 0
-    assert n["max_abs_diff"] < 1e-9 and n["label_agreement"] == 1.0
+    # the challenger evaluates compiled trees: within 1e-6 of the booster that logged
+    assert n["max_abs_diff"] <= 1e-6 and n["label_agreement"] == 1.0
     assert n["challenger_latency_p95_ms"] > 0
 
 

@@ -111,19 +111,24 @@ def fit(
         n_jobs: Threads; defaults to :func:`available_cores`.
 
     Returns:
-        The trained :class:`Predictor`.
+        The trained :class:`Predictor`, holding ``x_valid`` as ``validation_features``.
     """
     params = check_params(family, params)
     threads = n_jobs or available_cores()
     y_train = np.asarray(y_train).astype(np.int32)
     y_valid = np.asarray(y_valid).astype(np.int32)
+    model: Predictor
     if family == "xgboost":
-        return _xgboost.fit(params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads)
-    if family == "lightgbm":
-        return _lightgbm.fit(params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads)
-    return _sklearn.fit(
-        family, params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads
-    )
+        model = _xgboost.fit(params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads)
+    elif family == "lightgbm":
+        model = _lightgbm.fit(params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads)
+    else:
+        model = _sklearn.fit(
+            family, params, x_train, y_train, x_valid, y_valid, seed=seed, n_jobs=threads
+        )
+    # Kept for the bundle writer's compiled-evaluation parity check (not saved).
+    model.validation_features = _base.as_matrix(x_valid)
+    return model
 
 
 def load(family: str, directory: str | Path) -> Predictor:

@@ -25,6 +25,9 @@ class Predictor(Protocol):
     """
 
     family: str
+    # The valid split's feature rows, kept by :func:`families.fit` (never saved with the model):
+    # the bundle writer checks the compiled evaluation against the model on them.
+    validation_features: np.ndarray | None
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray: ...
 
@@ -145,6 +148,7 @@ class BoosterPredictor:
     def __init__(self, booster: Any, info: dict[str, Any] | None = None) -> None:
         self.booster = booster
         self._info = dict(info or {})
+        self.validation_features: np.ndarray | None = None
 
     def save(self, directory: Path) -> str:
         """Write the booster to ``directory / model_file``; the file name."""

@@ -61,6 +61,7 @@ class SklearnPredictor:
         self.family = family
         self.estimator = estimator
         self._info = dict(info or {})
+        self.validation_features: np.ndarray | None = None
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """P(positive) from the estimator's ``predict_proba``."""
