@@ -45,6 +45,10 @@ def drift_monitor(
     kfp_host: str = DRIFT["kfp_host"],
     retrain_experiment: str = DRIFT["retrain_experiment"],
     kfp_namespace: str = DRIFT["kfp_namespace"],
+    pushgateway_url: str = DRIFT["pushgateway_url"],
+    model_name: str = DRIFT["model_name"],
+    model_namespace: str = DRIFT["model_namespace"],
+    tracking_uri: str = DRIFT["tracking_uri"],
     cpu_request: str = DATA.cpu_request,
     cpu_limit: str = DATA.cpu_limit,
     memory_request: str = DATA.memory_request,
@@ -54,7 +58,8 @@ def drift_monitor(
     """Run the drift step on one window of current data.
 
     Args:
-        bundle_uri: The deployed bundle (gs://).
+        bundle_uri: The deployed bundle (gs://), or models:/<name>@champion: the registry's
+            champion when the run starts.
         current_uri: Payload-logger prefix or dataset (gs://).
         current_format: "auto", "dataset" or "logger".
         window_start: ISO 8601 start of the window ("" = open).
@@ -72,6 +77,10 @@ def drift_monitor(
         kfp_host: KFP API for the retrain trigger ("" = no trigger).
         retrain_experiment: Experiment of the retrain run.
         kfp_namespace: Namespace of the retrain run.
+        pushgateway_url: Prometheus Pushgateway for the verdicts as metrics ("" = none).
+        model_name: model_name label of the pushed metrics (the served model's name).
+        model_namespace: namespace label of the pushed metrics ("" = none).
+        tracking_uri: MLflow tracking URI for a models:/ bundle_uri ("" = MLFLOW_TRACKING_URI).
         cpu_request: CPU request of the drift step.
         cpu_limit: CPU limit of the drift step.
         memory_request: Memory request of the drift step.
@@ -101,6 +110,10 @@ def drift_monitor(
         kfp_host=kfp_host,
         retrain_experiment=retrain_experiment,
         kfp_namespace=kfp_namespace,
+        pushgateway_url=pushgateway_url,
+        model_name=model_name,
+        model_namespace=model_namespace,
+        tracking_uri=tracking_uri,
     )
     size(step(checked, "drift"), cpu_request, cpu_limit, memory_request, memory_limit)
     credentials(checked, credentials_secret)

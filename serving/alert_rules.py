@@ -18,6 +18,13 @@ Alerts (the metrics are :mod:`serving.metrics`'):
   exported as ``kfp_tabular_reference_positive_rate``).
 - ``KfpTabularUnseenValues``: values unseen in training per scored row above ``unseen_ratio``.
 - ``KfpTabularTrafficStopped``: no prediction request in ``window`` after some in ``lookback``.
+
+Drift alerts (group ``kfp-tabular-drift``; the metrics the drift job pushes to a Pushgateway,
+:mod:`components.drift.push`):
+
+- ``KfpTabularDataDrift``: the last drift run found drift (``kfp_tabular_drift_detected``).
+- ``KfpTabularDriftJobStale``: no drift run pushed for ``drift_stale_seconds`` (the job stopped,
+  or fails before it pushes).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import yaml
 BY = "namespace, model_name"
 RULE_NAME = "kfp-tabular-runtime"
 GROUP_NAME = "kfp-tabular-runtime"
+DRIFT_GROUP_NAME = "kfp-tabular-drift"
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,7 @@ class AlertParams:
     score_mean_shift: float = 0.15
     unseen_ratio: float = 0.05
     min_requests_per_second: float = 0.0
+    drift_stale_seconds: float = 10800.0
 
 
 def _ratio(numerator: str, denominator: str) -> str:
@@ -89,6 +98,17 @@ def expressions(p: AlertParams) -> dict[str, str]:
     }
 
 
+def drift_expressions(p: AlertParams) -> dict[str, str]:
+    """PromQL per drift alert name (no rate window: the pushed gauges hold the last run)."""
+    return {
+        "KfpTabularDataDrift": f"max by ({BY}) (kfp_tabular_drift_detected) == 1",
+        "KfpTabularDriftJobStale": (
+            f"time() - max by ({BY}) (kfp_tabular_drift_last_run_timestamp_seconds)\n"
+            f"> {p.drift_stale_seconds:g}"
+        ),
+    }
+
+
 SEVERITY = {
     "KfpTabularHighErrorRate": "critical",
     "KfpTabularHighClientErrorRate": "warning",
@@ -96,6 +116,8 @@ SEVERITY = {
     "KfpTabularScoreShift": "warning",
     "KfpTabularUnseenValues": "warning",
     "KfpTabularTrafficStopped": "critical",
+    "KfpTabularDataDrift": "warning",
+    "KfpTabularDriftJobStale": "warning",
 }
 
 SUMMARY = {
@@ -110,26 +132,32 @@ SUMMARY = {
     "KfpTabularUnseenValues": '{{ $labels.model_name }}: {{ $value | printf "%.2f" }} unseen '
     "values per scored row",
     "KfpTabularTrafficStopped": "{{ $labels.model_name }}: no prediction requests any more",
+    "KfpTabularDataDrift": "{{ $labels.model_name }}: the last drift run found drift (drift "
+    "report: the drift_monitor run or the CronJob's output)",
+    "KfpTabularDriftJobStale": "{{ $labels.model_name }}: no drift run for {{ $value | "
+    "humanizeDuration }}",
 }
 
 
 def rule_groups(p: AlertParams) -> list[dict[str, Any]]:
     """The rule groups (the ``groups`` of a rules file and of a PrometheusRule's spec)."""
-    rules = [
-        {
+
+    def rule(name: str, expr: str, component: str) -> dict[str, Any]:
+        return {
             "alert": name,
             "expr": expr,
             "for": p.hold,
-            "labels": {"severity": SEVERITY[name], "component": "kfp-tabular-runtime"},
+            "labels": {"severity": SEVERITY[name], "component": component},
             "annotations": {
                 "summary": SUMMARY[name],
-                "description": "kfp-tabular runtime alert; thresholds: serving/alert_rules.py, "
+                "description": f"{component} alert; thresholds: serving/alert_rules.py, "
                 "what to do: serving/README.md (Monitoring).",
             },
         }
-        for name, expr in expressions(p).items()
-    ]
-    return [{"name": GROUP_NAME, "rules": rules}]
+
+    runtime = [rule(n, e, "kfp-tabular-runtime") for n, e in expressions(p).items()]
+    drift = [rule(n, e, "kfp-tabular-drift") for n, e in drift_expressions(p).items()]
+    return [{"name": GROUP_NAME, "rules": runtime}, {"name": DRIFT_GROUP_NAME, "rules": drift}]
 
 
 def prometheus_rule(p: AlertParams) -> dict[str, Any]:

@@ -36,6 +36,10 @@ def drift(
     retrain_pipeline_uri: str = "",
     retrain_experiment: str = "drift-retrain",
     kfp_namespace: str = "",
+    pushgateway_url: str = "",
+    model_name: str = "kfp-tabular",
+    model_namespace: str = "",
+    tracking_uri: str = "",
 ):
     """Compare current data with the deployed bundle's reference profile; report drift.
 
@@ -43,7 +47,8 @@ def drift(
     from the profile); Evidently's own HTML report runs on a bounded sample.
 
     Args:
-        bundle_uri: The deployed model bundle (local path or gs://).
+        bundle_uri: The deployed model bundle (local path or gs://), or a registry URI
+            models:/<name>@champion resolved when the step runs.
         current_uri: A CSV/Parquet dataset (file or folder), or a prefix of KServe
             payload-logger output (CloudEvents JSON, or batched CSV/Parquet).
         current_format: What current_uri holds: "auto", "dataset" or "logger" ("auto": logger
@@ -70,6 +75,14 @@ def drift(
         retrain_pipeline_uri: Compiled train_and_rollout YAML ("" = the one in the image).
         retrain_experiment: Experiment of the retrain run.
         kfp_namespace: Kubeflow namespace of the retrain run ("" in single-user mode).
+        pushgateway_url: Prometheus Pushgateway the verdicts are pushed to as metrics ("" =
+            none). The push replaces the model's group; a failed push fails the step before
+            anything is written (components/drift/push.py lists the metrics).
+        model_name: model_name label of the pushed metrics: the served model's name.
+        model_namespace: namespace label of the pushed metrics ("" = none): the served model's
+            namespace.
+        tracking_uri: MLflow tracking URI for a models:/ bundle_uri; "" reads
+            MLFLOW_TRACKING_URI.
 
     Returns:
         metrics: dataset_drift, drift_share, drifted/tested columns, per-column scores,

@@ -26,7 +26,10 @@ class DriftConfig(ComponentConfig):
 
     component = "drift"
 
-    bundle_uri: str = param(help="The deployed model bundle (local path or gs://).")
+    bundle_uri: str = param(
+        help="The deployed model bundle (local path or gs://), or a registry URI "
+        "models:/<name>@champion resolved when the step runs."
+    )
     current_uri: str = param(
         help="A CSV/Parquet dataset (file or folder), or a prefix of KServe payload-logger output."
     )
@@ -74,6 +77,19 @@ class DriftConfig(ComponentConfig):
     kfp_namespace: str = param(
         "", 'Kubeflow namespace of the retrain run ("" in single-user mode).'
     )
+    pushgateway_url: str = param(
+        "", 'Prometheus Pushgateway the verdicts are pushed to as metrics ("" = none).'
+    )
+    model_name: str = param(
+        "kfp-tabular", "model_name label of the pushed metrics: the served model's name."
+    )
+    model_namespace: str = param(
+        "", 'namespace label of the pushed metrics ("" = none): the served model\'s namespace.'
+    )
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI for a models:/ bundle_uri; "" reads MLFLOW_TRACKING_URI.',
+    )
 
     def __post_init__(self) -> None:
         for name in ("bundle_uri", "current_uri"):  # pasted URIs often carry a stray space
@@ -99,6 +115,8 @@ class DriftConfig(ComponentConfig):
             found.append(
                 expected_got("missing_columns", list(MISSING_POLICIES), repr(self.missing_columns))
             )
+        if self.pushgateway_url and not self.model_name:
+            found.append(expected_got("model_name", "a name for the pushed metrics", "''"))
         for name in ("window_start", "window_end"):
             try:
                 parse_time(name, getattr(self, name))

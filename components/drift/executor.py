@@ -10,12 +10,13 @@ atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from components._shared import keys
+from components._shared import keys, registry
 from components._shared.artifacts import (
     ArtifactLike,
     MetricsLike,
@@ -25,6 +26,7 @@ from components._shared.artifacts import (
 from components._shared.entry import sort_arguments
 from components.drift.analysis import Analysis, analyse
 from components.drift.config import DriftConfig
+from components.drift.push import push_verdicts
 from components.drift.report import EvidentlyPages, render_markdown, render_report
 from components.drift.retrain import maybe_retrain
 
@@ -90,19 +92,35 @@ def main(arguments: dict[str, Any]) -> None:
 
 
 def run(inputs: DriftInputs, outputs: DriftOutputs, config: DriftConfig) -> DriftOutcome:
-    """Judge the current data, render the report, maybe retrain, write every output.
+    """Judge the current data, push the verdicts to a Pushgateway when one is given, render the
+    report, maybe retrain, write every output.
 
     Raises:
         BundleError: the bundle fails verification.
         ConfigError: a bad parameter, naming it.
         DataError: no usable current rows, or monitored columns missing (policy "error").
+        PushError: the Pushgateway is unreachable or refused the push.
     """
     del inputs  # no input artifacts
+    config = resolve_bundle(config)
     analysis = analyse(config)
+    if config.pushgateway_url:  # before any side effect: a failed push leaves nothing behind
+        push_verdicts(analysis, config.pushgateway_url, config.model_name, config.model_namespace)
     pages = render_report(analysis, config.sample_rows)
     outcome = DriftOutcome(analysis, pages, maybe_retrain(config, analysis), config.bundle_uri)
     write(outcome, outputs)
     return outcome
+
+
+def resolve_bundle(config: DriftConfig) -> DriftConfig:
+    """``config`` with a ``models:/<name>@<alias>`` bundle_uri resolved through the registry
+    to the version's bundle URI (the same bundle every later use reads, the retrain included);
+    any other bundle_uri unchanged."""
+    if not config.bundle_uri.startswith(registry.MODELS_SCHEME):
+        return config
+    resolved = registry.resolve_champion_uri(config.bundle_uri, "", config.tracking_uri)
+    print(f"drift: bundle_uri {config.bundle_uri} is {resolved}")  # in the step's log
+    return dataclasses.replace(config, bundle_uri=resolved)
 
 
 def write(outcome: DriftOutcome, outputs: DriftOutputs) -> None:

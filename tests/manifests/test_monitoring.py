@@ -30,9 +30,17 @@ def test_every_document_validates_strictly(name: str, doc: dict) -> None:
 def test_kustomization_lists_every_file_and_base_leaves_it_out() -> None:
     listed = yaml.safe_load((MONITORING / "kustomization.yaml").read_text())["resources"]
     present = sorted(p.name for p in MONITORING.glob("*.yaml") if p.name != "kustomization.yaml")
-    assert sorted(listed) == present == ["podmonitor.yaml", "prometheusrule.yaml"]
+    assert sorted(listed) == present
+    assert present == ["podmonitor-pushgateway.yaml", "podmonitor.yaml", "prometheusrule.yaml"]
     base = yaml.safe_load((BASE / "kustomization.yaml").read_text())["resources"]
     assert "monitoring" not in base  # needs the prometheus-operator CRDs: an overlay opts in
+
+
+def test_pushgateway_podmonitor_keeps_the_pushed_labels() -> None:
+    (doc,) = load_documents(MONITORING / "podmonitor-pushgateway.yaml")
+    validate_manifest(doc)  # the real PodMonitor CRD's schema, strict
+    (endpoint,) = doc["spec"]["podMetricsEndpoints"]
+    assert endpoint["honorLabels"] is True  # model_name / namespace as the drift job pushed them
 
 
 def test_podmonitor_schema_refuses_a_typo() -> None:

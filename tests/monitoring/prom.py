@@ -22,12 +22,51 @@ import pytest
 REQUIRE_ENV = "KFP_TABULAR_REQUIRE_PROMETHEUS"
 
 
+class Pushgateway:
+    """A real Prometheus Pushgateway on 127.0.0.1 (Debian's ``prometheus-pushgateway``), where
+    batch jobs such as the drift run push their metrics; stopped by :meth:`stop`."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / "pushgateway.log"
+        self._handle = self.log.open("w")
+        self.process = subprocess.Popen(
+            [binary("prometheus-pushgateway"), f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self._handle,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"pushgateway exited {self.process.returncode}:\n{self.log.read_text()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"pushgateway not ready after 30 s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._handle.close()
+
+
 def binary(name: str) -> str:
     """The binary's path; skip (or fail under KFP_TABULAR_REQUIRE_PROMETHEUS=1) when missing."""
     path = shutil.which(name)
     if path is not None:
         return path
-    reason = f"{name} not installed (apt-get install prometheus; tests/monitoring/ci_setup.sh)"
+    package = "prometheus-pushgateway" if "pushgateway" in name else "prometheus"
+    reason = f"{name} not installed (apt-get install {package}; tests/monitoring/ci_setup.sh)"
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 requires it")
     pytest.skip(reason)
@@ -56,6 +95,9 @@ class Prometheus:
             "scrape_configs": [
                 {
                     "job_name": "kfp-tabular",
+                    # Pushed metrics keep their own labels (a Pushgateway is scraped so); the
+                    # runtimes' metrics carry no labels that clash with the target's.
+                    "honor_labels": True,
                     "file_sd_configs": [
                         {"files": [str(self.targets_file)], "refresh_interval": "1s"}
                     ],

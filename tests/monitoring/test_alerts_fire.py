@@ -317,7 +317,8 @@ def test_every_dashboard_query_returns_data(watched: Watched) -> None:
     assert runtime.client.post(PREDICT, json={"instances": [odd]}).status_code == 200
     assert runtime.client.post(PREDICT, json={"instances": [{"x": 1}]}).status_code == 400
     queries = {}
-    for query in dashboard_queries():
+    # The drift panels read what the drift job pushes: tests/monitoring/test_drift_metrics.py.
+    for query in (q for q in dashboard_queries() if "kfp_tabular_drift_" not in q):
         for name, setting in GRAFANA_VARIABLES.items():
             query = query.replace(name, setting)
         queries[query] = query.replace('status_class="5xx"', 'status_class="4xx"')

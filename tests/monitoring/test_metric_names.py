@@ -1,9 +1,8 @@
 """Every query shipped (dashboard, alert rules, the rollout's default PromQL) names only metrics a
 real runtime exports, read from its ``/metrics`` after requests that touch every counter.
 
-The drift job exports no Prometheus metrics (it writes KFP metrics and reports), so the
-dashboard's drift panels use the runtime's serving-side signals (score shift against the
-training positive rate, unseen, null and out-of-range values per column).
+The drift job's metrics are the ones it pushes to a Pushgateway (components/drift/push.py), read
+from the registry a real drift run on Telco builds.
 """
 
 from __future__ import annotations
@@ -13,10 +12,19 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from components.drift.analysis import analyse
+from components.drift.config import DriftConfig
+from components.drift.push import drift_registry
 from components.rollout.prometheus import ISTIO_QUERIES, RUNTIME_QUERIES
-from serving.alert_rules import AlertParams, expressions
+from serving.alert_rules import AlertParams, drift_expressions, expressions
+from tests.drift.conftest import TelcoDrift, telco_drift
 from tests.monitoring.test_metrics import scrape
 from tests.serving.conftest import Runtime, Trained
+
+__all__ = ["telco_drift"]
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "docs" / "grafana" / "kfp-tabular-runtime.json"
@@ -59,14 +67,25 @@ def test_the_name_reader_reads_names() -> None:
     assert metric_names('label_values(a{n=~"$n"}, model_name)') == {"a"}
 
 
-def test_every_query_names_an_exported_metric(served: Runtime, trained: Trained) -> None:
+def drift_metric_names(telco: TelcoDrift) -> set[str]:
+    """The sample names a real drift run pushes (gauges: the family name is the sample name)."""
+    config = DriftConfig(bundle_uri=str(telco.bundle), current_uri=str(telco.shifted_csv))
+    registry = drift_registry(analyse(config), {"model_name": "churn"})
+    text = generate_latest(registry).decode()
+    return {s.name for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_every_query_names_an_exported_metric(
+    served: Runtime, trained: Trained, telco_drift: TelcoDrift
+) -> None:
     records = trained.records(3)
     records[0].update(Contract="Ten-year", tenure=999, MonthlyCharges=None)
     assert served.client.post("/v1/models/churn:predict", json={"instances": records}).is_success
-    exported = {name for name, _ in scrape(served)}
+    exported = {name for name, _ in scrape(served)} | drift_metric_names(telco_drift)
     queries = {
         **{f"dashboard: {q}": q for q in dashboard_queries()},
         **{f"rule {k}": q for k, q in expressions(AlertParams()).items()},
+        **{f"rule {k}": q for k, q in drift_expressions(AlertParams()).items()},
         **{f"rollout {k}": q.format(**SIDE) for k, q in RUNTIME_QUERIES.items()},
         # KServe's own histogram, the istio preset's latency
         "rollout istio latency": ISTIO_QUERIES["latency_p95_seconds"].format(**SIDE),

@@ -48,7 +48,7 @@ def test_promtool_checks_the_rules(tmp_path: Path) -> None:
         [binary("promtool"), "check", "rules", str(path)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 rules found" in result.stdout
+    assert "8 rules found" in result.stdout
 
 
 def series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
@@ -127,7 +127,7 @@ def alert_tests() -> list[dict[str, Any]]:
 
 def test_promtool_unit_tests_fire_each_alert_on_written_series(tmp_path: Path) -> None:
     groups = copy.deepcopy(rule_groups(AlertParams()))
-    for rule in groups[0]["rules"]:
+    for rule in (r for group in groups for r in group["rules"]):
         rule.pop("annotations")  # templates are checked above; here the expressions are tested
     (tmp_path / "rules.yaml").write_text(to_yaml({"groups": groups}))
     spec: dict[str, Any] = {
@@ -145,3 +145,54 @@ def test_promtool_unit_tests_fire_each_alert_on_written_series(tmp_path: Path) -
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_fire_the_drift_alerts_on_pushed_gauges(tmp_path: Path) -> None:
+    """The faulty model's last drift run found drift at 5m and its job stopped pushing then; the
+    healthy model's job pushes every minute without drift."""
+    groups = copy.deepcopy(rule_groups(AlertParams(drift_stale_seconds=600)))
+    for rule in groups[1]["rules"]:
+        rule.pop("annotations")
+    (tmp_path / "rules.yaml").write_text(to_yaml({"groups": groups[1:]}))
+    stamp = "kfp_tabular_drift_last_run_timestamp_seconds"
+    spec: dict[str, Any] = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    series("kfp_tabular_drift_detected", FAULTY, "0x4 1x35"),
+                    series("kfp_tabular_drift_detected", HEALTHY, "0x40"),
+                    series(stamp, FAULTY, "0+60x5 300x35"),
+                    series(stamp, HEALTHY, "0+60x40"),
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "3m", "alertname": "KfpTabularDataDrift", "exp_alerts": []},
+                    {
+                        "eval_time": "12m",
+                        "alertname": "KfpTabularDataDrift",
+                        "exp_alerts": [drift_alert()],
+                    },
+                    {"eval_time": "14m", "alertname": "KfpTabularDriftJobStale", "exp_alerts": []},
+                    {
+                        "eval_time": "25m",
+                        "alertname": "KfpTabularDriftJobStale",
+                        "exp_alerts": [drift_alert()],
+                    },
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = subprocess.run(
+        [binary("promtool"), "test", "rules", "test.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def drift_alert() -> dict[str, Any]:
+    return {"exp_labels": {**FAULTY, "severity": "warning", "component": "kfp-tabular-drift"}}
