@@ -43,6 +43,10 @@ SCORE_KS: Final = "score_ks"
 AB_TEST: Final = "ab_test"
 # Scores a side needs before PSI/KS on it mean anything.
 MIN_SCORES: Final = 50
+# Client-observed latencies per side below which a local window's p95 is not judged: from 30
+# requests a p95 is the second-largest one, and one scheduling hiccup of a shared machine (seen:
+# a twin canary at 12.6 ms against 3.3 ms at a 50 % step of 30 requests) would roll it back.
+MIN_LATENCY_SAMPLES: Final = 100
 # Each merged PSI bin holds at least this share of stable's scores (at most 10 bins).
 PSI_MIN_BIN_SHARE: Final = 0.1
 
@@ -231,11 +235,22 @@ def _latency_check(
     are a fair reference: the machine's load moves between windows (seen: a twin canary at
     145 ms against a 19 ms baseline from an earlier, quieter window). When stable served fewer
     than :data:`MIN_SCORES` requests in the window (the 100 % step), latency is reported as not
-    compared rather than judged against another moment. Without ``same_window`` (Prometheus on a
+    compared rather than judged against another moment; so it is when either side served fewer
+    than :data:`MIN_LATENCY_SAMPLES` (a p95 of a few dozen requests is their largest values). Without ``same_window`` (Prometheus on a
     cluster, where both sides serve at once), the baseline is the reference.
     """
     if same_window is None:
         return check_latency(stable, canary, bounds)
+    fewest = min(same_window.requests, canary.requests)
+    if same_window.requests >= MIN_SCORES and fewest < MIN_LATENCY_SAMPLES:
+        return Check(
+            LATENCY_P95,
+            None,
+            None,
+            bounds.max_latency_ratio,
+            f"latency_p95: not compared (canary {canary.requests}, stable {same_window.requests} "
+            f"requests in this window; a p95 needs {MIN_LATENCY_SAMPLES} on each side)",
+        )
     if same_window.requests >= MIN_SCORES:
         return check_latency(same_window, canary, bounds)
     return Check(
