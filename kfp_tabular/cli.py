@@ -8,6 +8,7 @@
     kfp-tabular serve --model_dir ...  the KServe model server for a bundle (python -m serving)
     kfp-tabular drift ...              the drift check on logged requests
     kfp-tabular render-examples        manifests/examples/: every platform, mode and strategy
+    kfp-tabular approve --model M --version V [--reject]   approve a registered version
 
 Each subcommand keeps its own options (``kfp-tabular submit --help``).
 Exit codes: 0 ok, 1 a run failed, 2 usage or configuration error.
@@ -33,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("delegated:serve", "serve a model bundle with the KServe runtime"),
     "drift": ("delegated:drift", "check logged requests for drift against a bundle's profile"),
     "predict": ("predict:main", "score a CSV or Parquet file with a bundle (batch scoring)"),
+    "approve": (
+        "approve:main",
+        "approve or reject a registered model version for deploy (MLflow registry)",
+    ),
     "render-examples": (
         "render_examples:main",
         "write manifests/examples/ from what deploy renders (--check: fail if stale)",

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 from kfp import local
 
 from components._shared import keys
-from kfp_tabular import package, params, verdict
+from kfp_tabular import champion, package, params, verdict
 from kfp_tabular.docker_runner import (
     RUNNERS,
     DockerUnavailable,
@@ -279,8 +279,13 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
     """The short human summary printed at the end of ``make run``."""
     artifacts = record["artifacts"]
     lines = [f"data        {record['arguments']['data_uri']}", _validate_line(artifacts)]
+    evaluation = record.get("evaluation", keys.EVALUATION_HOLDOUT)
+    if found := record.get("champion"):
+        lines.append(
+            f"champion    {found['source']}" + (f" -> {found['uri']}" if found["uri"] else "")
+        )
     lines += _leaderboard_lines(
-        record.get("leaderboard") or [], record.get("primary_metric", "auc")
+        record.get("leaderboard") or [], record.get("primary_metric", "auc"), evaluation
     )
     challenger = artifacts.get("compare", {}).get("challenger", {})
     if challenger:
@@ -288,7 +293,7 @@ def summary_lines(record: dict[str, Any]) -> list[str]:
             f"challenger  {challenger['metadata'].get('candidate', '?')} -> {challenger['uri']}"
         )
     lines += (
-        _gate_lines(artifacts, record.get("leaderboard") or [])
+        _gate_lines(artifacts, record.get("leaderboard") or [], evaluation)
         + _deploy_lines(artifacts)
         + _shadow_lines(artifacts)
     )
@@ -310,29 +315,53 @@ def _validate_line(artifacts: dict[str, Any]) -> str:
     )
 
 
-def _leaderboard_lines(board: list[dict[str, Any]], metric: str) -> list[str]:
+def _leaderboard_lines(
+    board: list[dict[str, Any]], metric: str, evaluation: str = keys.EVALUATION_HOLDOUT
+) -> list[str]:
     if not board:
         return []
+    if evaluation != keys.EVALUATION_HOLDOUT:  # one set of predictions: out of fold
+        return [
+            f"leaderboard (ranked by out-of-fold {metric} of {evaluation}; the gate judges the "
+            "same predictions)",
+            f"  {'#':>2}  {'candidate':<22} {'family':<15} {'oof':>7} {'1-row ms':>8}",
+            *(
+                f"  {row.get('rank', '-'):>2}  {_row_name(row):<22} {row['family']:<15} "
+                f"{row['test'][metric]:>7.4f} "
+                f"{row.get('single_row_predict_ms', float('nan')):>8.3f}"
+                for row in board
+            ),
+        ]
     lines = [
         f"leaderboard (ranked by valid {metric}; test is the gate's judge)",
         f"  {'#':>2}  {'candidate':<22} {'family':<15} {'valid':>7} {'test':>7} {'1-row ms':>8}",
     ]
     for row in board:
         lines.append(
-            f"  {row.get('rank', '-'):>2}  {row['name']:<22} {row['family']:<15} "
+            f"  {row.get('rank', '-'):>2}  {_row_name(row):<22} {row['family']:<15} "
             f"{row['valid'][metric]:>7.4f} {row['test'][metric]:>7.4f} "
             f"{row.get('single_row_predict_ms', float('nan')):>8.3f}"
         )
     return lines
 
 
-def _gate_lines(artifacts: dict[str, Any], board: list[dict[str, Any]]) -> list[str]:
+def _row_name(row: dict[str, Any]) -> str:
+    """The candidate's name; the champion's (often a candidate's name too) says it is."""
+    return f"{row['name']} (champion)" if row.get("role") == keys.ROLE_CHAMPION else row["name"]
+
+
+def _gate_lines(
+    artifacts: dict[str, Any],
+    board: list[dict[str, Any]],
+    evaluation: str = keys.EVALUATION_HOLDOUT,
+) -> list[str]:
     gate = artifacts.get("gate", {}).get("metrics", {}).get("metadata", {})
     if not gate:
         return []
-    metric = "test_auc"
+    metric = "test_auc"  # the gate's name for the AUC it judged: out of fold under cv
+    label = "test AUC" if evaluation == keys.EVALUATION_HOLDOUT else "out-of-fold AUC"
     if metric in gate:
-        judged = f"test AUC {gate[metric]:.4f}"
+        judged = f"{label} {gate[metric]:.4f}"
         if metric + "_low" in gate:
             judged += f" [{gate[metric + '_low']:.4f}, {gate[metric + '_high']:.4f}]"
     else:
@@ -340,7 +369,7 @@ def _gate_lines(artifacts: dict[str, Any], board: list[dict[str, Any]]) -> list[
         # challenger row still has the test AUC, without an interval.
         row = next((r for r in board if r.get("rank") == 1), None)
         auc = (row or {}).get("test", {}).get("auc")
-        judged = f"test AUC {auc:.4f} (leaderboard; no interval)" if auc is not None else "no AUC"
+        judged = f"{label} {auc:.4f} (leaderboard; no interval)" if auc is not None else "no AUC"
     return [
         f"gate        {gate.get('verdict', '?')} ({gate.get('rule_version', '?')}): {judged}; "
         f"reasons in {artifacts['gate'].get('rationale', {}).get('uri', '?')}"
@@ -359,7 +388,32 @@ def _deploy_lines(artifacts: dict[str, Any]) -> list[str]:
         f"{deployment.get('mode', '?')}): manifests in {where}; "
         f"rollout decision: {decision.get('decision', '?')}",
         *_ab_line(artifacts.get("rollout", {}).get("trail", {}).get("uri")),
+        *_registry_lines(artifacts),
     ]
+
+
+def _registry_lines(artifacts: dict[str, Any]) -> list[str]:
+    """The registered version deployed, its approval, and whether it became the champion."""
+    entries = []
+    for task, output in (("deploy", "deployment"), ("rollout", "trail")):
+        uri = artifacts.get(task, {}).get(output, {}).get("uri")
+        if uri and Path(uri).is_file():
+            entries.append(json.loads(Path(uri).read_text()).get(keys.LINEAGE_REGISTRY) or {})
+    deployed = entries[0] if entries else {}
+    if not deployed:
+        return []
+    line = f"registry    model {deployed['model']} version {deployed['version']}"
+    if approval := deployed.get("approval"):
+        line += f", {approval['decision']} ({approval['detail']})"
+    moved = deployed.get("promotion") or (entries[1] if len(entries) > 1 else {})
+    if moved.get("event") == "promoted":
+        was = moved.get("previous_champion_version")
+        line += f": now the champion (was {'version ' + was if was else 'none'})"
+    elif moved.get("event") == "rolled_back":
+        line += ": rolled back, the champion stays"
+    else:
+        line += ": the champion did not move (nothing serving was promoted)"
+    return [line]
 
 
 def _ab_line(trail_uri: str | None) -> list[str]:
@@ -423,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the pipeline locally and print the summary."""
     args = parse_args(argv)
     try:
-        arguments = pipeline_arguments(args)
+        arguments, resolved = champion.apply(pipeline_arguments(args), pipeline_defaults())
     except CliError as error:
         print(f"kfp-tabular run: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -465,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         "step_seconds": clock.seconds,
         "step_runs": clock.runs,
         "primary_metric": leaderboard.get("primary_metric", "auc"),
+        "evaluation": leaderboard.get(keys.LEADERBOARD_EVALUATION, keys.EVALUATION_HOLDOUT),
+        "champion": {"uri": resolved.uri, "source": resolved.source},
         "leaderboard": leaderboard.get("rows", []),
         "artifacts": artifacts,
     }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kfp_tabular import connection, package, params, remote
+from kfp_tabular import champion, connection, package, params, remote
 from kfp_tabular.cron import rfc3339, to_kfp_cron
 from kfp_tabular.errors import EXIT_OK, CliError
 from kfp_tabular.progress import Progress
@@ -94,6 +94,8 @@ def schedule(args: argparse.Namespace, progress: Progress, redactor: Redactor) -
             f"parameters set: {', '.join(sorted(arguments)) or 'none (defaults)'}"
         )
         if note := remote.deployer_note(args, arguments, pipeline.parameters):
+            progress.info(note)
+        if note := champion.schedule_note(arguments, pipeline.parameters):
             progress.info(note)
         kfp = remote.open_connection(args, progress, redactor)
         experiment = remote.experiment_id(kfp, args.experiment, progress)

@@ -6,7 +6,9 @@
 
 The pipeline is a compiled package (default pipelines/compiled/train_and_rollout.yaml) or a
 registry name compiled now. Parameters come from a YAML/JSON file (-f) and --param KEY=VALUE,
-checked against the pipeline's declared types before anything is sent.
+checked against the pipeline's declared types before anything is sent. For train_and_rollout
+with ``registered_model_name`` and a tracking URI, an empty (or ``models:/``) ``champion_uri`` is
+resolved from the model registry's champion now, once for the run (kfp_tabular/champion.py).
 
 Exit codes: 0 created (with --wait: SUCCEEDED), 1 the run FAILED, was CANCELED or did not
 finish within --timeout, 2 usage or configuration error (nothing was started, or the server
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from kfp_tabular import connection, package, params, remote
+from kfp_tabular import champion, connection, package, params, remote
 from kfp_tabular.errors import EXIT_OK, EXIT_RUN_FAILED, CliError
 from kfp_tabular.progress import Progress
 from kfp_tabular.redact import Redactor
@@ -51,6 +53,9 @@ def submit(args: argparse.Namespace, progress: Progress, redactor: Redactor) -> 
         remote.caching(args, resolved, progress) as pipeline,
     ):
         arguments = params.build(pipeline, args.params_file, args.param)
+        arguments, found = champion.for_package(arguments, pipeline.parameters)
+        if found is not None:
+            progress.info(f"champion {found.source}" + (f" -> {found.uri}" if found.uri else ""))
         progress.info(
             f"pipeline {pipeline.name} from {pipeline.source}; "
             f"parameters set: {', '.join(sorted(arguments)) or 'none (defaults)'}"

@@ -16,6 +16,12 @@ Small data (fewer rows than ``cv_below_rows``, no time column): featurize assign
 folds instead of a holdout, each train task also writes its out-of-fold predictions
 (``oof_predictions``, collected for compare), compare ranks them and hands the challenger's to
 the gate (``challenger_oof``), which judges them; the bundle deployed is refit on every row.
+
+Tracking and registry (``tracking_uri`` or ``MLFLOW_TRACKING_URI``, ``registered_model_name``):
+train, compare and gate log to MLflow under one parent run per pipeline run (keyed by the KFP run
+id); the gate registers a blessed bundle as alias ``challenger``; deploy (approval, a direct
+deploy that serves) and rollout (promote, roll back) move the alias ``champion`` that the next
+run's ``champion_uri`` is resolved from.
 """
 
 from kfp import dsl
@@ -65,7 +71,10 @@ def train_and_rollout(
     test_fraction: float = FEATURIZE.test_fraction,
     seed: int = FEATURIZE.seed,
     primary_metric: str = COMPARE.primary_metric,
+    ensemble_members: int = COMPARE.ensemble_members,
     champion_uri: str = COMPARE.champion_uri,
+    tracking_uri: str = GATE.tracking_uri,
+    registered_model_name: str = GATE.registered_model_name,
     contract_uri: str = VALIDATE.expected_schema_uri,
     max_null_fraction: float = VALIDATE.max_null_fraction,
     min_class_count: int = VALIDATE.min_class_count,
@@ -115,6 +124,7 @@ def train_and_rollout(
     logger_storage_path: str = DEPLOY.logger_storage_path,
     logger_storage_key: str = DEPLOY.logger_storage_key,
     logger_storage_parameters: dict = DEPLOY.logger_storage_parameters,
+    deploy_approval_timeout_s: float = DEPLOY.approval_timeout_s,
     rollout_steps: list = ROLLOUT.steps,
     rollout_window_requests: int = ROLLOUT.window_requests,
     feedback_uri: str = ROLLOUT.feedback_uri,
@@ -160,7 +170,17 @@ def train_and_rollout(
         test_fraction: Test share (the gate's judge).
         seed: Seed of the split and the learners.
         primary_metric: Ranking metric of compare.
+        ensemble_members: Top candidates compare combines into an ensemble row (weights fitted
+            on valid predictions); 0 turns the ensemble off.
         champion_uri: Bundle now serving, compared on the same rows; "" for the first run.
+            ``kfp-tabular run`` and ``submit`` fill it from the registry's champion of
+            ``registered_model_name`` when it is "" (or a ``models:/<name>@champion`` URI).
+        tracking_uri: MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when
+            both are empty). Train, compare and gate log runs nested under one parent run per
+            pipeline run; deploy and rollout move the registry's champion.
+        registered_model_name: MLflow registered model a blessed bundle joins as alias
+            challenger; a promotion (rollout, or a direct deploy that serves) makes it the
+            champion; "": no registry.
         contract_uri: Schema JSON of an earlier run (local or gs://) that the data must meet;
             "" to infer the schema.
         max_null_fraction: Null share above which validation fails.
@@ -218,6 +238,9 @@ def train_and_rollout(
         logger_storage_path: Blob-storage path of the payload logger ("" = none).
         logger_storage_key: Key of the payload logger's storage secret.
         logger_storage_parameters: Storage parameters of the payload logger (string values).
+        deploy_approval_timeout_s: Seconds deploy waits for a person's approval of the
+            bundle's registered version (``kfp-tabular approve``); -1 = no approval needed,
+            0 = refuse unless approved already.
         rollout_steps: Canary traffic percents the rollout walks through, the last 100.
         rollout_window_requests: Canary requests analysed per step (local replay).
         feedback_uri: Outcomes table (request_id, label) for the rollout's A/B test ("" = none).
@@ -300,6 +323,8 @@ def train_and_rollout(
             schema=checked.outputs["schema"],
             profile=checked.outputs["profile"],
             seed=seed,
+            tracking_uri=tracking_uri,
+            run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         )
         size(
             step(trained, "train"),
@@ -322,7 +347,10 @@ def train_and_rollout(
         oof_predictions=dsl.Collected(trained.outputs["oof_predictions"]),
         splits=featurized.outputs["splits"],
         primary_metric=primary_metric,
+        ensemble_members=ensemble_members,
         champion_uri=champion_uri,
+        tracking_uri=tracking_uri,
+        run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     )
     credentials(size(step(ranked, "compare"), *data), credentials_secret)
 
@@ -350,6 +378,8 @@ def train_and_rollout(
         min_class_rows=gate_min_class_rows,
         run_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        tracking_uri=tracking_uri,
+        registered_model_name=registered_model_name,
     )
     credentials(size(step(gated, "gate"), *data), credentials_secret)
 
@@ -375,6 +405,9 @@ def train_and_rollout(
             logger_storage_parameters=logger_storage_parameters,
             cpu=predictor_cpu,
             memory=predictor_memory,
+            tracking_uri=tracking_uri,
+            registered_model_name=registered_model_name,
+            approval_timeout_s=deploy_approval_timeout_s,
         )
         credentials(size(step(deployed, "deploy"), *ops), credentials_secret)
 
@@ -387,6 +420,8 @@ def train_and_rollout(
             feedback_uri=feedback_uri,
             prometheus_url=prometheus_url,
             prometheus_token_file=prometheus_token_file,
+            tracking_uri=tracking_uri,
+            registered_model_name=registered_model_name,
         )
         credentials(size(step(rolled, "rollout"), *ops), credentials_secret)
         prometheus_token(rolled, prometheus_token_secret)

@@ -97,7 +97,7 @@ def _add_speed_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=int(os.environ.get(BATCH_SIZE_ENV, DEFAULT_MAX_BATCH_SIZE)),
         help="Micro-batch concurrent prediction requests up to this many rows (0 or 1: off; "
-        f"${BATCH_SIZE_ENV}); lean server.",
+        f"${BATCH_SIZE_ENV}); a request without concurrent ones is scored at once; lean server.",
     )
     parser.add_argument(
         "--max_batch_wait_ms",

@@ -15,8 +15,9 @@ Routes (``<name>`` is the model name; ``/versions/<v>`` is accepted after it on 
     POST /v1/models/<name>:predict  /v2/models/<name>/infer
 
 Prediction runs on the event loop itself, as KServe runs a synchronous ``predict``: a thread
-hop would cost more than the prediction on one core. With ``--max_batch_size`` concurrent
-requests are scored together (:mod:`serving.batching`); bodies of 64 KiB and more go to a thread.
+hop would cost more than the prediction on one core. Concurrent requests are scored together
+(:mod:`serving.batching`, ``--max_batch_size``, on by default); bodies of 64 KiB and more go to a
+thread.
 """
 
 from __future__ import annotations

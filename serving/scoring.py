@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from components import __version__
-from components._shared import compiled, keys
+from components._shared import compiled, ensemble, keys
 from components._shared.bundle import Bundle
 from components._shared.errors import DataError
 from serving.codec import Codec, Decoded, RequestError, binary, dump_json, parse_json
@@ -25,6 +25,20 @@ Observer = Callable[[np.ndarray, Mapping[str, int]], None]
 InputObserver = Callable[[Mapping[str, np.ndarray]], None]
 
 PLATFORM = "kfp-tabular"
+
+
+def choose_evaluation(bundle: Bundle, *, enabled: bool, tolerance: float) -> compiled.Evaluation:
+    """How the bundle's trees are evaluated: :func:`compiled.choose`, or for an ensemble bundle
+    :func:`ensemble.choose` (each member's own choice, combined)."""
+    if bundle.family == ensemble.FAMILY:
+        return ensemble.choose(bundle, enabled=enabled, tolerance=tolerance)
+    return compiled.choose(
+        bundle.predictor,
+        bundle.manifest,
+        bundle.parity_rows,
+        enabled=enabled,
+        tolerance=tolerance,
+    )
 
 
 class Scorer:
@@ -64,12 +78,8 @@ class Scorer:
             ignore_unknown_columns=ignore_unknown_columns,
             threshold=threshold,
         )
-        self.evaluation = compiled.choose(
-            bundle.predictor,
-            bundle.manifest,
-            bundle.parity_rows,
-            enabled=compiled_evaluation,
-            tolerance=parity_tolerance,
+        self.evaluation = choose_evaluation(
+            bundle, enabled=compiled_evaluation, tolerance=parity_tolerance
         )
 
     # --- the path ---------------------------------------------------------------------------

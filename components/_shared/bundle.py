@@ -15,6 +15,11 @@ Layout (the same on disk, in gs:// and in KServe's /mnt/models)::
 :func:`load_bundle` checks the manifest against the directory before it parses anything else:
 every listed file must exist with its sha256, and no file may be there that the manifest does
 not list. A bundle that fails is refused with a :class:`BundleError` naming the file.
+
+An ensemble bundle (family ``ensemble``, :mod:`components._shared.ensemble`) holds its members'
+bundles under ``members/<name>/``: its manifest lists every member file by its relative path, so
+the same rule covers them (a changed member file is refused, naming its path), and
+:func:`load_bundle` hands it to :func:`components._shared.ensemble.load` after verification.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import pandas as pd
@@ -42,7 +47,29 @@ from components._shared.featurizer import Featurizer
 from components._shared.schema import Schema
 
 BUNDLE_FORMAT: Final = 1
+# The family of a bundle whose members are bundles (components._shared.ensemble).
+ENSEMBLE_FAMILY: Final = "ensemble"
 _CHUNK = 1 << 20
+
+
+class FeatureTransform(Protocol):
+    """Raw columns to a feature matrix: a :class:`Featurizer`, or an ensemble's members'
+    featurizers side by side (:class:`components._shared.ensemble.MemberFeatures`)."""
+
+    @property
+    def input_columns_(self) -> list[str]: ...
+
+    def transform(
+        self, columns: Mapping[str, Any], *, unseen: dict[str, int] | None = None
+    ) -> np.ndarray: ...
+
+    def transform_frame(
+        self, frame: pd.DataFrame, *, unseen: dict[str, int] | None = None
+    ) -> np.ndarray: ...
+
+    def transform_records(
+        self, records: Sequence[Mapping[str, object]], *, unseen: dict[str, int] | None = None
+    ) -> np.ndarray: ...
 
 
 def sha256_file(path: str | Path) -> str:
@@ -140,8 +167,8 @@ class Bundle:
     Attributes:
         manifest: The parsed ``manifest.json``.
         schema: The data contract the model was trained under.
-        featurizer: The fitted featurizer.
-        family: Model family.
+        featurizer: The fitted featurizer (an ensemble's: its members' side by side).
+        family: Model family (``ensemble`` for an ensemble bundle).
         predictor: The loaded model (:class:`families.Predictor`).
         uri: Where the bundle was loaded from.
         manifest_sha256: sha256 of ``manifest.json`` itself: the bundle's one digest, recorded
@@ -152,7 +179,7 @@ class Bundle:
 
     manifest: dict[str, Any]
     schema: Schema
-    featurizer: Featurizer
+    featurizer: FeatureTransform
     family: str
     predictor: Predictor
     uri: str = ""
@@ -219,10 +246,7 @@ def verify_files(directory: str | Path, manifest: Mapping[str, Any]) -> None:
     directory = Path(directory)
     files: Mapping[str, str] = manifest[keys.MANIFEST_FILES]
     for name, expected in sorted(files.items()):
-        path = directory / name
-        # Names are plain file names: a manifest may not point outside its bundle.
-        if Path(name).name != name or name in ("", ".", ".."):
-            raise BundleError(f"{name}: manifest lists a path, expected a plain file name")
+        path = directory / _inside(name, manifest)
         if not path.is_file():
             raise BundleError(f"{name}: listed in {keys.MANIFEST_FILE} but missing from the bundle")
         actual = sha256_file(path)
@@ -238,6 +262,17 @@ def verify_files(directory: str | Path, manifest: Mapping[str, Any]) -> None:
         raise BundleError(
             f"{unlisted[0]}: present in the bundle but not listed in {keys.MANIFEST_FILE} (unlisted: {unlisted})"
         )
+
+
+def _inside(name: str, manifest: Mapping[str, Any]) -> str:
+    """``name`` if it is a plain file name, or, in an ensemble bundle, a relative path of plain
+    parts (``members/<member>/<file>``): a manifest may not point outside its bundle."""
+    parts = name.split("/")
+    nested = manifest.get(keys.MANIFEST_FAMILY) == ENSEMBLE_FAMILY
+    plain = all(p not in ("", ".", "..") and Path(p).name == p and "\\" not in p for p in parts)
+    if not plain or (len(parts) > 1 and not nested):
+        raise BundleError(f"{name}: manifest lists a path, expected a plain file name")
+    return name
 
 
 def _load_dir(directory: Path, uri: str, expected_manifest_sha256: str | None) -> Bundle:
@@ -257,9 +292,17 @@ def _load_dir(directory: Path, uri: str, expected_manifest_sha256: str | None) -
         )
     verify_files(directory, manifest)
     family = manifest.get(keys.MANIFEST_FAMILY)
+    if family == ENSEMBLE_FAMILY:
+        from components._shared import ensemble  # it builds on this module
+
+        return ensemble.load(directory, manifest, uri=uri, manifest_sha256=digest)
     if family not in families.FAMILIES:
         raise BundleError(
-            expected_got(f"{keys.MANIFEST_FILE} family", list(families.FAMILIES), repr(family))
+            expected_got(
+                f"{keys.MANIFEST_FILE} family",
+                [*families.FAMILIES, ENSEMBLE_FAMILY],
+                repr(family),
+            )
         )
     files = manifest[keys.MANIFEST_FILES]
     for required in (keys.FEATURIZER_FILE, families.model_file(family)):
@@ -343,9 +386,8 @@ def copy_with_model_card(
     verify_files(source, manifest)  # also refuses files the manifest does not list
     with atomic_dir(out_dir) as tmp:
         for name in manifest[keys.MANIFEST_FILES]:
-            if Path(name).name != name:
-                raise BundleError(f"{name}: manifest lists a path, expected a plain file name")
-            if (source / name).is_file():
+            if (source / _inside(name, manifest)).is_file():
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source / name, tmp / name)
         (tmp / keys.MANIFEST_FILE).write_text(_json_text(manifest), encoding="utf-8")
         verify_files(tmp, manifest)
@@ -416,6 +458,26 @@ def _evaluation_text(evaluation: str) -> tuple[str, str]:
     )
 
 
+def _importance_lines(entry: Mapping[str, Any] | None, top: int = 10) -> list[str]:
+    """The model card's feature importance section: the largest column shares."""
+    if not entry or not entry.get("columns"):
+        return []
+    from components._shared.importance import describe
+
+    columns = list(entry["columns"].items())[:top]
+    return [
+        "## Feature importance",
+        "",
+        f"Share of {describe(str(entry.get('method')))}, per input column "
+        f"(top {len(columns)} of {entry.get('of_columns', len(entry['columns']))}).",
+        "",
+        "| column | share |",
+        "|---|---|",
+        *(f"| `{name}` | {float(share):.1%} |" for name, share in columns),
+        "",
+    ]
+
+
 def render_model_card(
     *,
     family: str,
@@ -426,11 +488,13 @@ def render_model_card(
     n_features: int,
     model_info: Mapping[str, Any] | None = None,
     evaluation: str = keys.EVALUATION_HOLDOUT,
+    importance: Mapping[str, Any] | None = None,
 ) -> str:
     """The Markdown text of ``model_card.md``: what it is, data, metrics and limits.
 
     ``evaluation`` is "holdout" or the cross-validation (``keys.cv_evaluation``) whose
-    out-of-fold predictions the metrics come from.
+    out-of-fold predictions the metrics come from. ``importance`` is the manifest's feature
+    importance entry (``importance.manifest_entry``): method and column shares.
     """
     metrics_heading, metrics_limit = _evaluation_text(evaluation)
     source = training_data.get("source") or {}
@@ -464,6 +528,7 @@ def render_model_card(
         "|---|---|",
         *(f"| {name} | {float(value):.4f} |" for name, value in metrics.items()),
         "",
+        *_importance_lines(importance),
         "## Gate decision",
         "",
         "Gate decision: pending (gate runs after compare)",

@@ -33,6 +33,10 @@ BOOSTER_FAMILIES = frozenset({"xgboost", "lightgbm"})
 PERMUTATION_ROWS = 1000
 PERMUTATION_REPEATS = 3
 CHART_TOP = 20
+# The bundle manifest records the importance under training_data[MANIFEST_KEY]: the method and
+# the largest MANIFEST_TOP column shares (the model card shows them too).
+MANIFEST_KEY = "feature_importance"
+MANIFEST_TOP = 20
 CHART_WIDTH = 30
 
 
@@ -192,12 +196,26 @@ def candidate_importance(
     return Importance(METHOD_PERMUTATION, features, shares(drops))
 
 
-def render_markdown(importance: Importance, title: str, top: int = CHART_TOP) -> str:
-    """A bar chart in Markdown (a table with text bars) for a KFP UI Markdown artifact."""
-    how = {
+def manifest_entry(importance: Importance, top: int = MANIFEST_TOP) -> dict[str, Any]:
+    """What the bundle manifest records: the method and the ``top`` largest column shares."""
+    return {
+        "method": importance.method,
+        "columns": {name: round(share, 6) for name, share in importance.top(top)},
+        "of_columns": len(importance.columns),
+    }
+
+
+def describe(method: str) -> str:
+    """What a method's numbers are, for a person."""
+    return {
         METHOD_GAIN: "total split gain of the booster",
         METHOD_PERMUTATION: "ROC AUC drop on validation rows when the column is shuffled",
-    }.get(importance.method, importance.method)
+    }.get(method, method)
+
+
+def render_markdown(importance: Importance, title: str, top: int = CHART_TOP) -> str:
+    """A bar chart in Markdown (a table with text bars) for a KFP UI Markdown artifact."""
+    how = describe(importance.method)
     rows = importance.top(top)
     largest = max((value for _, value in rows), default=0.0) or 1.0
     lines = [

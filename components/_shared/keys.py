@@ -198,6 +198,8 @@ LINEAGE_THRESHOLDS: Final = "thresholds"
 LINEAGE_DECISION: Final = "decision"
 LINEAGE_BLESSED_BUNDLE: Final = "blessed_bundle"
 LINEAGE_DEPLOYED_REVISION: Final = "deployed_revision"
+# The registered model version deployed, its approval and champion move (deploy, rollout).
+LINEAGE_REGISTRY: Final = "registry"
 # Metrics logged by gate (besides test_<metric>, test_<metric>_low/_high, delta_<metric>).
 METRIC_BLESSED: Final = "blessed"
 METRIC_DELONG_P: Final = "delong_p_value"

@@ -336,7 +336,14 @@ def resolve_champion_uri(
 
 
 # --- the hooks deploy and rollout call: one line each, no-ops when tracking is off -------------------
-def _version_of(
+def enabled(configured_uri: str, model_name: str) -> bool:
+    """Whether the registry is in use: a model is named and a tracking URI is configured."""
+    from components._shared import tracking
+
+    return bool(model_name and tracking.tracking_uri(configured_uri))
+
+
+def version_of(
     configured_uri: str, model_name: str, bundle_sha256: str
 ) -> tuple[Registry, str] | None:
     """(registry, version) of the bundle with ``bundle_sha256``; None when tracking is off or
@@ -364,7 +371,7 @@ def approve_deploy(
 ) -> AuditEntry | None:
     """deploy's approval step: wait up to ``timeout_s`` for the version's approval; refuses
     (ApprovalError) on a rejection or none in time. None when tracking or the model is off."""
-    found = _version_of(configured_uri, model_name, bundle_sha256)
+    found = version_of(configured_uri, model_name, bundle_sha256)
     if found is None:
         return None
     return found[0].await_approval(
@@ -377,7 +384,7 @@ def record_promotion(
 ) -> str | None:
     """rollout's promotion (or a first, direct deploy): the bundle's version becomes the
     champion. The version it was promoted over, or None (also when tracking is off)."""
-    found = _version_of(configured_uri, model_name, bundle_sha256)
+    found = version_of(configured_uri, model_name, bundle_sha256)
     return None if found is None else found[0].promote(model_name, found[1], who=who, reason=reason)
 
 
@@ -385,6 +392,6 @@ def record_rollback(
     configured_uri: str, model_name: str, bundle_sha256: str, *, who: str, reason: str = ""
 ) -> None:
     """rollout's rollback: recorded on the bundle's version; the champion stays."""
-    found = _version_of(configured_uri, model_name, bundle_sha256)
+    found = version_of(configured_uri, model_name, bundle_sha256)
     if found is not None:
         found[0].record_rollback(model_name, found[1], who=who, reason=reason)

@@ -65,6 +65,9 @@ STEP_PIPELINE = "pipeline"
 STEP_TRAIN = "train"
 STEP_COMPARE = "compare"
 STEP_GATE = "gate"
+# A blessed bundle no train task logged (compare's ensemble of candidates): the gate logs it in a
+# run of its own, the registered version's source.
+STEP_BUNDLE = "bundle"
 
 ARTIFACT_BUNDLE = "bundle"
 ARTIFACT_IMPORTANCE = "importance.json"
@@ -338,7 +341,7 @@ class Tracker:
         """
         run_id = self.candidate_run_id(candidate)
         if run_id is None:
-            run_id = self.start_step(STEP_GATE, f"bundle {candidate}", {TAG_CANDIDATE: candidate})
+            run_id = self.start_step(STEP_BUNDLE, f"bundle {candidate}", {TAG_CANDIDATE: candidate})
             self.client.log_artifacts(run_id, bundle_dir, ARTIFACT_BUNDLE)
             self.client.set_terminated(run_id, "FINISHED")
         return registry.Registry(self.client).register_bundle(
@@ -401,6 +404,7 @@ def record_candidate(
     bundle: ArtifactLike,
     kfp_metrics: MetricsLike,
     chart: ArtifactLike | None,
+    found: importance.Importance | None = None,
     configured_uri: str = "",
     kfp_run_id: str = "",
 ) -> importance.Importance:
@@ -408,11 +412,13 @@ def record_candidate(
 
     The importance goes into the KFP metrics (``importance.<column>``: each input column's
     share) and, as a Markdown bar chart, into ``chart``; with tracking on, the candidate is
-    logged as a child run of the pipeline run (:meth:`Tracker.log_candidate`).
+    logged as a child run of the pipeline run (:meth:`Tracker.log_candidate`). ``found`` is
+    the importance train already computed (for the bundle); None computes it here.
     """
-    found = importance.candidate_importance(
-        model, featurizer.feature_names_, featurizer.to_dict(), x_valid, y_valid, seed=seed
-    )
+    if found is None:
+        found = importance.candidate_importance(
+            model, featurizer.feature_names_, featurizer.to_dict(), x_valid, y_valid, seed=seed
+        )
     for column, share in found.top():
         kfp_metrics.log_metric(f"importance.{column}", round(share, 6))
     text = importance.render_markdown(found, str(candidate["name"]))

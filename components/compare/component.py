@@ -19,6 +19,7 @@ def compare(
     challenger_oof: Output[Dataset],
     primary_metric: str = "auc",
     champion_uri: str = "",
+    ensemble_members: int = 3,
     tracking_uri: str = "",
     run_id: str = "",
 ):
@@ -29,7 +30,9 @@ def compare(
     ties go to the lower single-row latency. Under cross-validation (small data: the
     candidates' out-of-fold predictions have rows) the ranking, and the metrics the gate
     judges, are the out-of-fold predictions over every row; the leaderboard names the
-    evaluation.
+    evaluation. The top candidates are also combined into an ensemble row (a weighted mean of
+    their probabilities, the weights fitted on validation predictions only); when it ranks
+    first the challenger is an ensemble bundle holding the members' bundles.
 
     Args:
         candidates: The bundles of the model matrix (``dsl.Collected`` of train).
@@ -38,12 +41,15 @@ def compare(
         splits: Raw split rows from featurize.
         primary_metric: Metric to rank by: auc, log_loss, accuracy, precision, recall or f1.
         champion_uri: Bundle now in production (local path or gs://), "" when there is none.
+        ensemble_members: Top candidates combined into an ensemble row (weighted mean of
+            probabilities, weights fitted on the valid split); 0 turns the ensemble off.
         tracking_uri: MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when
             both are empty).
         run_id: Pipeline run id: the key of the MLflow parent run steps nest under.
 
     Returns:
-        challenger: Copy of the best candidate's bundle.
+        challenger: Copy of the best candidate's bundle (an ensemble bundle when the ensemble
+            ranks first).
         leaderboard: Every bundle's validation and test metrics (JSON).
         leaderboard_md: The leaderboard for the UI (Markdown).
         leaderboard_html: The leaderboard for the UI (HTML).

@@ -1,4 +1,5 @@
-"""The compare step's parameters: the metric that ranks, and the champion to rank against."""
+"""The compare step's parameters: the metric that ranks, the champion to rank against, and the
+ensemble of the top candidates."""
 
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ class CompareConfig(ComponentConfig):
     champion_uri: str = param(
         "", 'Bundle now in production (local path or gs://), "" when there is none.'
     )
+    ensemble_members: int = param(
+        3,
+        "Top candidates combined into an ensemble row (weighted mean of probabilities, "
+        "weights fitted on the valid split); 0 turns the ensemble off.",
+    )
     tracking_uri: str = param(
         "",
         'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
@@ -28,13 +34,20 @@ class CompareConfig(ComponentConfig):
     run_id: str = param("", "Pipeline run id: the key of the MLflow parent run steps nest under.")
 
     def problems(self) -> list[str]:
-        """The primary metric is one of ``keys.CLASSIFICATION_METRICS``."""
+        """The primary metric is one of ``keys.CLASSIFICATION_METRICS``; an ensemble has 0
+        (off) or at least 2 members."""
+        problems = []
         if self.primary_metric not in keys.CLASSIFICATION_METRICS:
-            return [
+            problems.append(
                 expected_got(
                     "primary_metric",
                     f"one of {list(keys.CLASSIFICATION_METRICS)}",
                     repr(self.primary_metric),
                 )
-            ]
-        return []
+            )
+        members = self.ensemble_members
+        if isinstance(members, bool) or not isinstance(members, int) or members == 1 or members < 0:
+            problems.append(
+                expected_got("ensemble_members", "0 (off) or an integer >= 2", repr(members))
+            )
+        return problems

@@ -12,6 +12,14 @@ bundle with the lower single-row latency, measured the same way for every bundle
 The best *candidate* is copied as the challenger, even when the champion ranks first: that case
 is flagged (``champion_ahead``) and left to the gate to decide.
 
+Ensemble (``ensemble_members`` >= 2, holdout evaluation): the top candidates on valid are also
+combined into one more candidate row (:mod:`components._shared.ensemble`: a weighted mean of
+their probabilities, the weights fitted on the valid predictions only, its valid score
+cross-fitted over the valid rows, its test score from the weights fitted on every valid row).
+It is ranked with the others, and when it ranks first among the candidates the challenger is an
+ensemble bundle holding the members' bundles. The leaderboard says what was combined, or why
+no ensemble was built (off, one candidate, or cross-validation).
+
 Small data (featurize chose cross-validation; the candidates' ``oof_predictions`` have rows):
 every candidate is ranked on its out-of-fold predictions over every row, paired with its bundle
 by the manifest sha256, and those are also its "test" metrics, the numbers the gate judges; the
@@ -32,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._shared import keys, tracking
+from components._shared import ensemble, keys, tracking
 from components._shared import oof as oof_io
 from components._shared.artifacts import (
     ArtifactLike,
@@ -69,6 +77,7 @@ __all__ = [
     "Contest",
     "Entry",
     "Ranking",
+    "build_ensemble",
     "check_champion",
     "compute",
     "main",
@@ -82,6 +91,13 @@ LATENCY_ROWS = 200
 LATENCY_CALLS = 200
 # Metrics closer than this are a tie (floating-point noise between equivalent models).
 TIE_TOLERANCE = 1e-9
+# The leaderboard's record of the ensemble: what it combined, or why there is none.
+LEADERBOARD_ENSEMBLE = "ensemble"
+ENSEMBLE_FITTED_ON = (
+    "the valid split's predictions only (never test rows): the valid score is cross-fitted "
+    f"({ensemble.CROSS_FIT_FOLDS} folds, seed {ensemble.CROSS_FIT_SEED}), the bundle's weights "
+    "fitted on every valid row"
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,10 @@ class Entry:
     latency_ms: float = 0.0
     rank: int = 0
     oof: oof_io.OutOfFold | None = None  # under cross-validation: its out-of-fold predictions
+    valid_proba: np.ndarray | None = None  # P(positive) of the valid rows (holdout)
+    test_proba: np.ndarray | None = None  # P(positive) of the test rows (holdout)
+    members: list[Entry] | None = None  # an ensemble's members, best first
+    weights: np.ndarray | None = None  # an ensemble's combiner weights
 
 
 @dataclass(frozen=True)
@@ -156,8 +176,9 @@ class Ranking:
 
     @property
     def candidates(self) -> int:
-        """How many candidate bundles were ranked."""
-        return sum(e.role == keys.ROLE_CANDIDATE for e in self.ordered)
+        """How many candidate bundles were ranked (the ensemble row, built from them, is not
+        counted)."""
+        return sum(e.role == keys.ROLE_CANDIDATE and e.members is None for e in self.ordered)
 
 
 def main(arguments: dict[str, Any]) -> None:
@@ -310,15 +331,17 @@ def check_champion(champion: Bundle, reference: Bundle, data_columns: list[str])
 def compute(contest: Contest, config: CompareConfig) -> Ranking:
     """The pure part: score every bundle on valid and test, time one row, rank on valid."""
     metric = config.primary_metric
-    _score(contest)
+    labels = _score(contest)
+    ensembled, ensemble_note = build_ensemble(contest, config, labels)
+    entries = contest.entries + ([] if ensembled is None else [ensembled])
     records = [
         json_record({str(k): v for k, v in r.items()})
         for r in contest.valid.head(LATENCY_ROWS).to_dict("records")
     ]
-    for entry in contest.entries:
+    for entry in entries:
         entry.latency_ms = single_row_latency_ms(entry.bundle, records, calls=LATENCY_CALLS)
 
-    ordered = rank(contest.entries, metric)
+    ordered = rank(entries, metric)
     best = next(e for e in ordered if e.role == keys.ROLE_CANDIDATE)
     champion = next((e for e in ordered if e.role == keys.ROLE_CHAMPION), None)
     board = {
@@ -331,14 +354,16 @@ def compute(contest: Contest, config: CompareConfig) -> Ranking:
         keys.LEADERBOARD_CHALLENGER: best.name,
         keys.LEADERBOARD_CHAMPION_AHEAD: champion is not None and champion.rank < best.rank,
         keys.LEADERBOARD_ROWS: [_row(e) for e in ordered],
+        LEADERBOARD_ENSEMBLE: ensemble_note,
     }
     if contest.folds:
         board[keys.META_FOLDS] = contest.folds
     return Ranking(metric, ordered, best, champion, board)
 
 
-def _score(contest: Contest) -> None:
-    """Every entry's classification metrics on the valid and the test rows.
+def _score(contest: Contest) -> tuple[np.ndarray, np.ndarray]:
+    """Every entry's classification metrics on the valid and the test rows; the 0/1 labels of
+    both.
 
     Under cross-validation a candidate's metrics are its out-of-fold predictions' (as valid and
     as test: the gate judges them); the champion is scored on the same rows.
@@ -355,12 +380,82 @@ def _score(contest: Contest) -> None:
             )
             entry.test = dict(entry.valid)
             continue
+        entry.valid_proba = entry.bundle.predict_proba_frame(contest.valid)
+        entry.test_proba = entry.bundle.predict_proba_frame(contest.test)
         entry.valid = classification_metrics(
-            y_valid, entry.bundle.predict_proba_frame(contest.valid), what=f"valid split, {what}"
+            y_valid, entry.valid_proba, what=f"valid split, {what}"
         )
-        entry.test = classification_metrics(
-            y_test, entry.bundle.predict_proba_frame(contest.test), what=f"test split, {what}"
+        entry.test = classification_metrics(y_test, entry.test_proba, what=f"test split, {what}")
+    return y_valid, y_test
+
+
+def build_ensemble(
+    contest: Contest, config: CompareConfig, labels: tuple[np.ndarray, np.ndarray]
+) -> tuple[Entry | None, dict[str, Any]]:
+    """The ensemble of the top ``config.ensemble_members`` candidates on valid, scored, and the
+    leaderboard's note on it; ``(None, note saying why)`` when none is built.
+
+    The weights are fitted on the valid predictions (:func:`ensemble.fit_weights`); the valid
+    metrics are the cross-fitted predictions' (:func:`ensemble.cross_fit`), the test metrics
+    those of the weights fitted on every valid row, which the bundle carries. Members whose
+    fitted weight is 0 are left out of the bundle (its predictions are the same without them);
+    when one member is left, the ensemble would be that candidate, and none is built.
+    """
+    candidates = [e for e in contest.entries if e.role == keys.ROLE_CANDIDATE]
+    skipped = _ensemble_skipped(config.ensemble_members, contest.folds, len(candidates))
+    if skipped:
+        return None, {"skipped": skipped}
+    sign = 1.0 if config.primary_metric in keys.LOWER_IS_BETTER else -1.0
+    top = sorted(candidates, key=lambda e: (sign * e.valid[config.primary_metric], e.name))
+    top = top[: config.ensemble_members]
+    y_valid, y_test = labels
+    valid_parts = np.column_stack([_given(m.valid_proba) for m in top])
+    fitted = ensemble.fit_weights(y_valid, valid_parts)
+    name = f"ensemble_top{len(top)}"
+    note: dict[str, Any] = {
+        "name": name,
+        "members": [m.name for m in top if fitted[top.index(m)] > 0],
+        "weights": [float(w) for w in fitted if w > 0],
+        "zero_weight": [m.name for m in top if fitted[top.index(m)] <= 0],
+        "combiner": ensemble.COMBINER,
+        "fitted_on": ENSEMBLE_FITTED_ON,
+    }
+    members = [m for m, w in zip(top, fitted, strict=True) if w > 0]
+    if len(members) < 2:
+        return None, {**note, "skipped": f"the fitted weights put all on {members[0].name!r}"}
+    weights = np.array(note["weights"])
+    valid_proba = ensemble.cross_fit(y_valid, valid_parts)
+    what = f"ensemble {name!r}"
+    valid = classification_metrics(y_valid, valid_proba, what=f"valid (cross-fitted), {what}")
+    test_proba = ensemble.combine(weights, [_given(m.test_proba) for m in members])
+    test = classification_metrics(y_test, test_proba, what=f"test split, {what}")
+    bundle = ensemble.assemble(
+        [m.bundle for m in members],
+        weights,
+        manifest={keys.MANIFEST_CANDIDATE: name, keys.MANIFEST_FAMILY: ensemble.FAMILY},
+    )
+    entry = Entry(name, ensemble.FAMILY, keys.ROLE_CANDIDATE, "", bundle, valid=valid, test=test)
+    entry.members, entry.weights, entry.test_proba = members, weights, test_proba
+    return entry, note
+
+
+def _ensemble_skipped(size: int, folds: int, candidates: int) -> str:
+    """Why no ensemble is built ("" when one is)."""
+    if size < 2:
+        return "ensemble_members is 0: the ensemble is off"
+    if folds:
+        return (
+            "cross-validation (small data): no ensemble is built; its weights would have to be "
+            "cross-fitted on the members' out-of-fold predictions, fold by fold"
         )
+    if candidates < 2:
+        return f"{candidates} candidate: nothing to combine"
+    return ""
+
+
+def _given(proba: np.ndarray | None) -> np.ndarray:
+    assert proba is not None  # holdout evaluation scores every candidate on valid and test
+    return proba
 
 
 def _labels(frame: pd.DataFrame, target: str, positive: str, split: str) -> np.ndarray:
@@ -395,7 +490,7 @@ def rank(entries: list[Entry], primary_metric: str) -> list[Entry]:
 
 
 def _row(entry: Entry) -> dict[str, Any]:
-    return {
+    row = {
         "rank": entry.rank,
         "name": entry.name,
         "family": entry.family,
@@ -405,6 +500,10 @@ def _row(entry: Entry) -> dict[str, Any]:
         "test": entry.test,
         keys.METRIC_PREDICT_LATENCY_MS: entry.latency_ms,
     }
+    if entry.members is not None and entry.weights is not None:
+        row["members"] = [m.name for m in entry.members]
+        row["weights"] = entry.weights.tolist()
+    return row
 
 
 # --- write ----------------------------------------------------------------------------------
@@ -413,10 +512,7 @@ def _row(entry: Entry) -> dict[str, Any]:
 def write(ranking: Ranking, outputs: CompareOutputs) -> None:
     """Copy the challenger (verified), write the leaderboard three ways, log the metrics."""
     best, metric = ranking.best, ranking.primary_metric
-    assert best.local_dir is not None  # candidates always have one
-    with atomic_dir(outputs.challenger.path) as tmp:
-        shutil.copytree(best.local_dir, tmp, dirs_exist_ok=True)
-        verify_files(tmp, best.bundle.manifest)
+    _write_challenger(best, outputs.challenger.path)
     with atomic_file(outputs.leaderboard.path) as tmp_file:
         text = json.dumps(ranking.board, indent=2, allow_nan=False) + "\n"
         tmp_file.write_text(text, encoding="utf-8")
@@ -426,6 +522,29 @@ def write(ranking: Ranking, outputs: CompareOutputs) -> None:
     write_text_atomic(outputs.leaderboard_html.path, render_html(ranking.board, metric))
     _log_metrics(ranking, outputs.metrics)
     _describe(ranking, outputs)
+
+
+def _write_challenger(best: Entry, path: str) -> None:
+    """The best candidate's bundle, copied and verified; an ensemble's written with its
+    members' bundles inside."""
+    if best.members is not None and best.weights is not None:
+        members = []
+        for member in best.members:
+            assert member.local_dir is not None  # members are candidates
+            members.append((member.local_dir, member.bundle))
+        ensemble.write(
+            path,
+            members,
+            best.weights,
+            name=best.name,
+            metrics=best.valid,
+            fitting={"fitted_on": ENSEMBLE_FITTED_ON},
+        )
+        return
+    assert best.local_dir is not None  # candidates always have one
+    with atomic_dir(path) as tmp:
+        shutil.copytree(best.local_dir, tmp, dirs_exist_ok=True)
+        verify_files(tmp, best.bundle.manifest)
 
 
 def _write_challenger_oof(best: Entry, artifact: ArtifactLike, board: dict[str, Any]) -> None:

@@ -29,6 +29,27 @@ def evaluation_sentence(board: dict[str, Any]) -> str:
     )
 
 
+def ensemble_sentence(board: dict[str, Any]) -> str:
+    """What the ensemble row combines, or why there is none ("" for older leaderboards)."""
+    note = board.get("ensemble")
+    if not isinstance(note, dict):
+        return ""
+    if "skipped" in note:
+        return f"Ensemble: none ({note['skipped']})."
+    weights = ", ".join(
+        f"{name} {weight:.3f}"
+        for name, weight in zip(note["members"], note["weights"], strict=True)
+    )
+    dropped = note.get("zero_weight") or []
+    left_out = f" ({', '.join(dropped)}: weight 0, left out)" if dropped else ""
+    return (
+        f"Ensemble: {note['name']} is the weighted mean of the probabilities of {weights}"
+        f"{left_out}, the weights fitted on {note['fitted_on']}. Its valid metrics reuse the rows "
+        "that early-stopped and ranked its members, as every candidate's do; the test split "
+        "judges."
+    )
+
+
 def _split_names(board: dict[str, Any]) -> tuple[str, str]:
     """Column prefixes of the ranking and the judged metrics."""
     if board.get(keys.LEADERBOARD_EVALUATION, keys.EVALUATION_HOLDOUT) == keys.EVALUATION_HOLDOUT:
@@ -66,6 +87,7 @@ def render_markdown(board: dict[str, Any], primary_metric: str) -> str:
         "",
         evaluation_sentence(board),
         "",
+        *([ensemble_sentence(board), ""] if ensemble_sentence(board) else []),
         markdown_table(header, table),
         f"Challenger: **{board[keys.LEADERBOARD_CHALLENGER]}**.",
     ]
@@ -109,6 +131,7 @@ def render_html(board: dict[str, Any], primary_metric: str) -> str:
         "</style></head><body>"
         f"<h2>Leaderboard: {html.escape(primary_metric)} on {ranked}</h2>"
         f"<p>{html.escape(evaluation_sentence(board))}</p>"
+        f"<p>{html.escape(ensemble_sentence(board))}</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         f"<p>Challenger: <b>{html.escape(board[keys.LEADERBOARD_CHALLENGER])}</b>. "
         "Ties go to the lower single-row latency.</p>"

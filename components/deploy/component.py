@@ -33,6 +33,9 @@ def deploy(
     memory: str = "1Gi",
     storage_initializer_image: str = "kserve/storage-initializer:v0.20.0",
     ready_timeout_s: float = 600.0,
+    tracking_uri: str = "",
+    registered_model_name: str = "",
+    approval_timeout_s: float = -1.0,
 ):
     """Deploy the gate's blessed bundle to KServe or Seldon (applied or rendered) or locally.
 
@@ -77,6 +80,14 @@ def deploy(
         storage_initializer_image: Init container that fetches the bundle into /mnt/models
             (platform seldon).
         ready_timeout_s: Seconds to wait for readiness (kubernetes; local waits at most 120).
+        tracking_uri: MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when
+            both are empty).
+        registered_model_name: MLflow registered model of the bundle (the gate registers it): a
+            direct deploy that serves makes its version the champion; "": none.
+        approval_timeout_s: Seconds to wait for a person's approval of the bundle's registered
+            version before deploying; -1 = no approval needed, 0 = refuse unless approved
+            already. A rejection, or no approval in time, fails the step naming the version;
+            approve with ``kfp-tabular approve`` or the tag ``approval=approved`` in MLflow.
 
     Returns:
         deployment: The deployment record JSON: target, strategy, mode, namespace, name, and

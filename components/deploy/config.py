@@ -27,6 +27,8 @@ LOGGER_MODES: Final = ("all", "request", "response")
 # https://, ...), run by a SeldonDeployment as its own init container; Seldon Core v1 fetches a
 # modelUri only for its prepackaged servers, never for a custom container such as this runtime.
 SELDON_STORAGE_INITIALIZER: Final = "kserve/storage-initializer:v0.20.0"
+# approval_timeout_s meaning "no approval step".
+NO_APPROVAL: Final = -1.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,20 @@ class DeployConfig(ComponentConfig):
     ready_timeout_s: float = param(
         600.0, "Seconds to wait for readiness (kubernetes; local waits at most 120)."
     )
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
+    )
+    registered_model_name: str = param(
+        "",
+        "MLflow registered model of the bundle (the gate registers it): a direct deploy that "
+        'serves makes its version the champion; "": none.',
+    )
+    approval_timeout_s: float = param(
+        NO_APPROVAL,
+        "Seconds to wait for a person's approval of the bundle's registered version before "
+        "deploying; -1 = no approval needed, 0 = refuse unless approved already.",
+    )
 
     def problems(self) -> list[str]:
         """Every value out of its range, and the combinations KServe would refuse."""
@@ -120,6 +136,19 @@ class DeployConfig(ComponentConfig):
             )
         if self.ready_timeout_s <= 0:
             found.append(expected_got("ready_timeout_s", "seconds > 0", repr(self.ready_timeout_s)))
+        if self.approval_timeout_s != NO_APPROVAL and self.approval_timeout_s < 0:
+            found.append(
+                expected_got(
+                    "approval_timeout_s",
+                    f"seconds >= 0, or {NO_APPROVAL:g} for no approval",
+                    repr(self.approval_timeout_s),
+                )
+            )
+        if self.approval_timeout_s >= 0 and not self.registered_model_name:
+            found.append(
+                "approval_timeout_s is set, so registered_model_name is required too: a person "
+                "approves a version of a registered model (the gate registers the bundle)"
+            )
         return found
 
     def _storage_logger_problem(self) -> str | None:

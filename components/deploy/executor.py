@@ -35,7 +35,7 @@ from components._shared.artifacts import (
 from components._shared.bundle import sha256_file
 from components._shared.entry import sort_arguments
 from components._shared.errors import DataReadError, expected_got
-from components.deploy import apply, local, render, seldon
+from components.deploy import apply, local, registry_steps, render, seldon
 from components.deploy.config import DeployConfig
 from components.deploy.plan import DeployPlan, plan
 
@@ -184,9 +184,22 @@ def summary_markdown(record: dict[str, Any]) -> str:
         lines += _cluster_status_lines(record[keys.DEPLOY_CLUSTER_STATUS])
     if record.get(keys.DEPLOY_NOTES):
         lines += ["", "## Notes", "", *(f"- {n}" for n in record[keys.DEPLOY_NOTES])]
+    if record.get(keys.LINEAGE_REGISTRY):
+        lines += ["", "## Model registry", "", *_registry_lines(record[keys.LINEAGE_REGISTRY])]
     if record[keys.DEPLOY_TARGET] == keys.DEPLOY_TARGET_LOCAL:
         lines += ["", "Stop the local servers with `make stop`."]
     return "\n".join(lines) + "\n"
+
+
+def _registry_lines(entry: dict[str, Any]) -> list[str]:
+    lines = [f"- Model `{entry['model']}` version {entry['version']}."]
+    if entry.get("approval"):
+        approval = entry["approval"]
+        lines.append(f"- Approval: {approval['decision']} ({approval['detail']}).")
+    if entry.get("promotion"):
+        was = entry["promotion"].get("previous_champion_version")
+        lines.append(f"- Now the champion (was: {'version ' + was if was else 'none'}).")
+    return lines
 
 
 def _headline(record: dict[str, Any]) -> str:
@@ -278,18 +291,25 @@ def run(
     ``None`` loads the in-cluster or kube-config credentials when the target is kubernetes.
     ``poll_s`` is the readiness poll interval.
 
+    With a registered model named and tracking on (:mod:`components.deploy.registry_steps`):
+    the approval step first, when ``approval_timeout_s`` asks for one, and a direct deploy that
+    serves moves the registry's ``champion``; the record's ``registry`` says what happened.
+
     Raises:
         NotBlessedError: the blessing does not say blessed.
-        ConfigError: there is no URI for the bundle.
+        ApprovalError: the bundle's version was rejected, or not approved in time.
+        ConfigError: there is no URI for the bundle; the bundle is not registered, or approval
+            is required with tracking off.
         ManifestError: a generated manifest fails its schema (document and field named).
         DeployError: the cluster refused a document or it was not ready in time.
         LocalServingError: a local server did not start.
     """
     verdict = read_blessing(inputs.blessing)
+    digest = blessed_digest(inputs.bundle.path, verdict)
+    version = registry_steps.check_registered(config, digest)
+    approval = registry_steps.approve(config, digest)  # before anything is written or applied
     resolved = plan(
-        config,
-        bundle_uri=inputs.bundle.uri or inputs.bundle.path,
-        manifest_sha256=blessed_digest(inputs.bundle.path, verdict),
+        config, bundle_uri=inputs.bundle.uri or inputs.bundle.path, manifest_sha256=digest
     )
     documents = render.render(resolved)
     files = render.write_documents(documents, outputs.manifests.path)
@@ -301,7 +321,11 @@ def run(
         custom_objects_api=custom_objects_api,
         poll_s=poll_s,
     )
+    promotion = registry_steps.promote_if_serving(config, resolved.strategy, digest)
     record = deployment_record(resolved, deployed, files, outputs.manifests.uri, verdict)
+    record[keys.LINEAGE_REGISTRY] = registry_steps.record_entry(
+        config, version, approval, promotion
+    )
     write(record, outputs, documents=len(documents))
     return record
 

@@ -34,6 +34,8 @@ def rollout(
     prometheus_queries: dict = {},  # noqa: B006
     prometheus_selectors: dict = {},  # noqa: B006
     prometheus_token_file: str = "",
+    tracking_uri: str = "",
+    registered_model_name: str = "",
 ):
     """Step canary traffic, compare canary with stable at each step, then promote or roll back.
 
@@ -72,6 +74,11 @@ def rollout(
             series carry, e.g. {"canary": {"pods": "churn-predictor-00002-.*", "workload":
             "churn-predictor-00002-deployment"}}.
         prometheus_token_file: Bearer token file for Prometheus ("" = none).
+        tracking_uri: MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when
+            both are empty).
+        registered_model_name: MLflow registered model of the canary's bundle: a promotion makes
+            its version the champion, a rollback is recorded on it; "": none. Only a rollout
+            that really served (target local or kubernetes) touches the registry.
 
     Returns:
         trail: The decision trail (JSON): every step, every number, the decision and action.

@@ -51,6 +51,15 @@ class RolloutConfig(ComponentConfig):
         {}, "Per-side overrides of the pods regex and workload name Prometheus series carry."
     )
     prometheus_token_file: str = param("", 'Bearer token file for Prometheus ("" = none).')
+    tracking_uri: str = param(
+        "",
+        'MLflow tracking URI; "" reads MLFLOW_TRACKING_URI (tracking is off when both are empty).',
+    )
+    registered_model_name: str = param(
+        "",
+        "MLflow registered model of the canary's bundle: a promotion makes its version the "
+        'champion, a rollback is recorded on it; "": none.',
+    )
 
     @property
     def percents(self) -> list[int]:

@@ -14,7 +14,9 @@ outputs, each atomically. By the record's target:
 
 The checks of each step are :mod:`analysis`. The first failed check stops the rollout and rolls
 back; all steps passing promotes. Everything is written to the decision trail (JSON) and its
-Markdown rendering (:mod:`report`).
+Markdown rendering (:mod:`report`). With a registered model named and tracking on, a promotion
+moves the registry's ``champion`` alias to the canary's version and a rollback is recorded on it
+(:mod:`champion`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from components._shared.artifacts import (
 from components._shared.bundle import json_record
 from components._shared.entry import sort_arguments
 from components._shared.errors import ConfigError, DataError, DataReadError, expected_got
-from components.rollout import cluster, local, report, trail
+from components.rollout import champion, cluster, local, report, trail
 from components.rollout.config import RolloutConfig
 from components.rollout.record import read_record
 
@@ -84,6 +86,7 @@ def run(
     if inputs.splits is not None and _replays(record):
         rows = read_test_rows(inputs.splits)
     result = roll_out(record, config, rows=rows, api=api)
+    result[keys.LINEAGE_REGISTRY] = champion.record_decision(record, result, config)
     write(result, outputs)
     return result
 

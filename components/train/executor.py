@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components._shared import families, keys, tracking
+from components._shared import families, importance, keys, tracking
 from components._shared import oof as oof_io
 from components._shared.artifacts import (
     ArtifactLike,
@@ -130,6 +130,7 @@ class Trained:
     model_card: str
     fitted_proba: np.ndarray  # the bundle's model on the valid feature rows (serving parity)
     oof: OutOfFold | None = None
+    feature_importance: importance.Importance | None = None  # in the manifest, the model card
 
     @property
     def name(self) -> str:
@@ -170,6 +171,7 @@ def run(inputs: TrainInputs, outputs: TrainOutputs, config: TrainConfig) -> Trai
         bundle=outputs.bundle,
         kfp_metrics=outputs.metrics,
         chart=outputs.feature_importance,
+        found=trained.feature_importance,
         configured_uri=config.tracking_uri,
         kfp_run_id=config.run_id,
     )
@@ -247,20 +249,16 @@ def compute(data: TrainingData, config: TrainConfig) -> Trained:
     valid_metrics = classification_metrics(
         data.y_valid, valid_proba, what=f"{what} of candidate {name!r}"
     )
-    training_data = {
-        "source": data.profile.get("source"),
-        "train_rows": len(data.y_train),
-        "train_features_sha256": data.train_features_sha256,
-        "positive_rate": float(np.mean(data.y_train)),
-        "valid_rows": len(data.y_valid),
-        "seed": config.seed,
-    }
-    if oof is not None:  # a holdout bundle's manifest stays as it was before cross-validation
-        training_data[keys.META_EVALUATION] = data.evaluation
-        training_data["fold_models"] = [
-            {"fit_rows": rows, **info}
-            for rows, info in zip(oof.fold_fit_rows, oof.fold_info, strict=True)
-        ]
+    found = importance.candidate_importance(
+        model,
+        data.featurizer.feature_names_,
+        data.featurizer.to_dict(),
+        data.x_valid,
+        data.y_valid,
+        seed=config.seed,
+    )
+    training_data = _training_data(data, config.seed, oof)
+    training_data[importance.MANIFEST_KEY] = importance.manifest_entry(found)
     card = render_model_card(
         family=family,
         candidate=checked,
@@ -270,6 +268,7 @@ def compute(data: TrainingData, config: TrainConfig) -> Trained:
         n_features=len(data.featurizer.feature_names_),
         model_info=model.info(),
         evaluation=data.evaluation,
+        importance=training_data[importance.MANIFEST_KEY],
     )
     return Trained(
         checked,
@@ -281,7 +280,27 @@ def compute(data: TrainingData, config: TrainConfig) -> Trained:
         card,
         fitted_proba,
         oof,
+        found,
     )
+
+
+def _training_data(data: TrainingData, seed: int, oof: OutOfFold | None) -> dict[str, Any]:
+    """The manifest's ``training_data``: source, rows, features digest, seed, evaluation."""
+    training_data = {
+        "source": data.profile.get("source"),
+        "train_rows": len(data.y_train),
+        "train_features_sha256": data.train_features_sha256,
+        "positive_rate": float(np.mean(data.y_train)),
+        "valid_rows": len(data.y_valid),
+        "seed": seed,
+    }
+    if oof is not None:  # a holdout bundle's manifest stays as it was before cross-validation
+        training_data[keys.META_EVALUATION] = data.evaluation
+        training_data["fold_models"] = [
+            {"fit_rows": rows, **info}
+            for rows, info in zip(oof.fold_fit_rows, oof.fold_info, strict=True)
+        ]
+    return training_data
 
 
 def _fit(

@@ -50,7 +50,12 @@ def _outputs(out: Path) -> dict:
 
 
 def _run(
-    prepared: Prepared, out: Path, candidates: list[Path], champion: str = "", metric: str = "auc"
+    prepared: Prepared,
+    out: Path,
+    candidates: list[Path],
+    champion: str = "",
+    metric: str = "auc",
+    ensemble_members: int = 0,  # off: these tests are about the single candidates
 ) -> dict:
     outputs = _outputs(out)
     executor.run(
@@ -59,7 +64,9 @@ def _run(
             splits=dsl.Dataset(name="splits", uri=str(prepared.splits)),
         ),
         executor.CompareOutputs(**outputs),
-        CompareConfig(primary_metric=metric, champion_uri=champion),
+        CompareConfig(
+            primary_metric=metric, champion_uri=champion, ensemble_members=ensemble_members
+        ),
     )
     outputs["board"] = json.loads(Path(outputs["leaderboard"].path).read_text())
     return outputs

@@ -107,6 +107,10 @@ def test_candidates_are_ranked_on_out_of_fold_predictions_and_the_champion_on_th
     assert outputs["challenger_oof"].metadata[keys.META_EVALUATION] == EVALUATION
     markdown = Path(outputs["leaderboard_md"].path).read_text()
     assert f"Evaluation: {EVALUATION}" in markdown and "out-of-fold auc" in markdown
+    # No ensemble under cross-validation, and the leaderboard says so.
+    assert "cross-validation" in board["ensemble"]["skipped"]
+    assert all(r["family"] != "ensemble" for r in board[keys.LEADERBOARD_ROWS])
+    assert "Ensemble: none (cross-validation" in markdown
     assert EVALUATION in Path(outputs["leaderboard_html"].path).read_text()
 
 

@@ -5,14 +5,16 @@ of seeded synthetic data, served by
 
 - ``kfp-tabular``: this runtime (``python -m serving``, the lean server) as it starts by default:
   compiled tree evaluation (treelite GTIL here, checked against the booster at bundle build and
-  at load), no micro-batching; V2 request with the 30 raw columns as 30 inputs; the bundle's
+  at load), adaptive micro-batching up to 32 rows (a request without concurrent ones is scored
+  at once); V2 request with the 30 raw columns as 30 inputs; the bundle's
   featurizer runs on every request;
 - ``kfp-tabular booster``: the same with ``--compiled_evaluation=off`` (xgboost
   ``inplace_predict``, the runtime before compiled evaluation);
-- ``kfp-tabular batched``: the default plus adaptive micro-batching (``--max_batch_size=32``);
-- ``kfp-tabular grpc`` / ``kfp-tabular grpc batched``: the default (and batched) server over the
+- ``kfp-tabular unbatched``: the default without micro-batching (``--max_batch_size=0``);
+- ``kfp-tabular grpc`` / ``kfp-tabular grpc unbatched``: the default (and unbatched) server over the
   V2 gRPC API, raw columns as typed ``fp64_contents``, load from ``serving_bench/grpc_load.py``;
-- ``kfp-tabular (kserve)``: the same runtime under KServe's ModelServer (``--server kserve``);
+- ``kfp-tabular (kserve)``: the same runtime under KServe's ModelServer (``--server kserve``;
+  no micro-batching there);
 - ``mlserver default`` / ``mlserver pw0`` / ``mlserver pw0 batched``: MLServer 1.7.1 +
   mlserver-xgboost in their own virtualenv, ``parallel_workers`` at its default (1), 0, and 0
   with adaptive batching (``max_batch_size`` 32, ``max_batch_time`` 2 ms);
@@ -249,9 +251,9 @@ def mlserver_dir(
 LEAN: dict[str, tuple[list[str], bool]] = {
     OURS: ([], False),
     "kfp-tabular booster": (["--compiled_evaluation=off"], False),
-    "kfp-tabular batched": ([f"--max_batch_size={MICRO_BATCH}"], False),
+    "kfp-tabular unbatched": (["--max_batch_size=0"], False),
     "kfp-tabular grpc": ([], True),
-    "kfp-tabular grpc batched": ([f"--max_batch_size={MICRO_BATCH}"], True),
+    "kfp-tabular grpc unbatched": (["--max_batch_size=0"], True),
     "kfp-tabular (kserve)": (["--server=kserve"], False),
 }
 # name -> (parallel_workers, adaptive batching)

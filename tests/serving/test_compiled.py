@@ -198,13 +198,13 @@ def test_flags_and_environment_turn_compiled_trees_and_batching_on_and_off(
     from serving.__main__ import BATCH_SIZE_ENV, BATCH_WAIT_ENV, COMPILED_ENV, build_parser
 
     defaults = build_parser().parse_args([])
-    assert defaults.compiled_evaluation == "auto" and defaults.max_batch_size == 0
+    assert defaults.compiled_evaluation == "auto" and defaults.max_batch_size == 32
     assert defaults.parity_tolerance == compiled.TOLERANCE and defaults.max_batch_wait_ms == 0
     monkeypatch.setenv(COMPILED_ENV, "off")
-    monkeypatch.setenv(BATCH_SIZE_ENV, "32")
+    monkeypatch.setenv(BATCH_SIZE_ENV, "0")
     monkeypatch.setenv(BATCH_WAIT_ENV, "2.5")
     from_env = build_parser().parse_args([])
-    assert from_env.compiled_evaluation == "off" and from_env.max_batch_size == 32
+    assert from_env.compiled_evaluation == "off" and from_env.max_batch_size == 0
     assert from_env.max_batch_wait_ms == 2.5
-    flags = build_parser().parse_args(["--compiled_evaluation=auto", "--max_batch_size=0"])
-    assert flags.compiled_evaluation == "auto" and flags.max_batch_size == 0
+    flags = build_parser().parse_args(["--compiled_evaluation=auto", "--max_batch_size=16"])
+    assert flags.compiled_evaluation == "auto" and flags.max_batch_size == 16
