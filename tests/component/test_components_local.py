@@ -73,7 +73,9 @@ def test_pipeline_spine_with_small_matrix(kfp_local: Path, telco_csv: Path) -> N
     assert {"validate", "featurize", "compare"} <= set(outputs)
     board_uri = outputs["compare"]["leaderboard"]["artifacts"][0]["uri"]
     board = json.loads(Path(board_uri).read_text())
-    assert sorted(row["name"] for row in board["rows"]) == ["logreg", "xgb_small"]
+    # Both candidates, and the weighted ensemble of the two that compare scores beside them.
+    names = sorted(row["name"] for row in board["rows"])
+    assert names == ["ensemble_top2", "logreg", "xgb_small"]
     challenger_uri = outputs["compare"]["challenger"]["artifacts"][0]["uri"]
     bundle = load_bundle(challenger_uri)  # verifies every sha256
     assert bundle.manifest["candidate"] == board["rows"][0]["name"]

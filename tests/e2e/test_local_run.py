@@ -23,7 +23,9 @@ def test_make_run_on_telco(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
     record = json.loads((tmp_path / "last_run.json").read_text())
     board = record["leaderboard"]
-    assert len(board) == 7 and [row["rank"] for row in board] == list(range(1, 8))
+    # The seven candidates of the matrix, and compare's weighted ensemble of the top three.
+    assert len(board) == 8 and [row["rank"] for row in board] == list(range(1, 9))
+    assert sum(row["family"] == "ensemble" for row in board) == 1
     assert board[0]["test"]["auc"] > 0.83  # FLAML's 120 s AutoML reaches 0.847 on Telco
     assert {"validate", "featurize", "compare"} <= set(record["step_seconds"])
     assert record["step_runs"]["train"] == 7
