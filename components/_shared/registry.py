@@ -230,9 +230,11 @@ class Registry:
         """Set the approval tag (``approved`` or ``rejected``) on a version, with who and why."""
         if decision not in APPROVAL_DECISIONS:
             raise ConfigError(expected_got("approval decision", APPROVAL_DECISIONS, repr(decision)))
+        # The audit entry first: a deploy polling for the tag must never record its own entry
+        # before the approval it acts on (the trail is ordered by time).
+        self._audit(name, str(version), decision, who, decision, note)
         self.client.set_model_version_tag(name, str(version), TAG_APPROVAL_BY, who)
         self.client.set_model_version_tag(name, str(version), TAG_APPROVAL, decision)
-        self._audit(name, str(version), decision, who, decision, note)
 
     def await_approval(
         self,

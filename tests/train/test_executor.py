@@ -156,6 +156,7 @@ def test_compute_fits_and_scores_without_files(telco_prepared: Prepared) -> None
     assert (trained.name, trained.family) == ("pure", "sklearn_logreg")
     assert trained.valid_proba.shape == (len(y_valid),)
     assert trained.valid_metrics[keys.METRIC_AUC] > 0.78
+    importance = trained.training_data.pop("feature_importance")
     assert trained.training_data == {
         "source": {"uri": "memory://telco"},
         "train_rows": len(y_train),
@@ -164,6 +165,9 @@ def test_compute_fits_and_scores_without_files(telco_prepared: Prepared) -> None
         "valid_rows": len(y_valid),
         "seed": 2,
     }
+    # permutation importance of the logistic model, by input column; two of Telco's strongest
+    top = sorted(importance["columns"], key=importance["columns"].get, reverse=True)[:3]
+    assert {"tenure", "Contract"} & set(top), top
     assert "pure" in trained.model_card
 
 
