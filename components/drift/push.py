@@ -26,7 +26,6 @@ The alert rules on them are :mod:`serving.alert_rules`' ``KfpTabularDataDrift`` 
 from __future__ import annotations
 
 import time
-import urllib.error
 from collections.abc import Mapping
 from typing import Final
 
@@ -105,7 +104,7 @@ def push_verdicts(analysis: Analysis, url: str, model_name: str, namespace: str 
         push_to_gateway(
             url, job=JOB, grouping_key=labels, registry=registry, timeout=PUSH_TIMEOUT_SECONDS
         )
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
         reason = getattr(exc, "reason", None) or exc
         raise PushError(
             f"pushgateway_url {url!r}: could not push the drift metrics ({reason}); "
